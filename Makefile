@@ -1,0 +1,54 @@
+# The book's tasks. On a fresh machine `make book` and `make test` do all the set-up themselves.
+#   make book      build the HTML book into _build/html (creates .venv on first use)
+#   make test      run the whole test suite (lmcore, notebooks with nbval, exercises, built book in Chromium)
+#   make lab       open the chapters in JupyterLab
+#   make execute   re-execute every chapter notebook in place (after a change to lmcore)
+#   make student   write the student edition of every chapter to student/
+#   make bench     run the benchmarks under bench/
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+CHAPTERS ?= chapters/*.ipynb
+
+.PHONY: book test lab execute student bench setup browser clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@echo ">> creating $(VENV) and installing the book's packages (first use only)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first, pinned: a CPU wheel; an unpinned torch would pull a multi-GB CUDA build
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m lmcore.data install
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . --quiet
+	@echo ">> The book is ready: open file://$(CURDIR)/_build/html/index.html"
+
+# Chromium and its driver come from Debian's packages (needs root, as on CI).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo ">> installing chromium from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: $(STAMP) browser
+	$(PY) -m pytest --nbval --nbval-sanitize-with tests/sanitize.cfg tests $(CHAPTERS)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab chapters/
+
+execute: $(STAMP)
+	$(PY) -m lmcore.cli execute $(CHAPTERS)
+
+student: $(STAMP)
+	$(PY) -m lmcore.cli student-edition --out student $(CHAPTERS)
+
+bench: $(STAMP)
+	for f in bench/bench_*.py; do echo ">> $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf _build student .pytest_cache

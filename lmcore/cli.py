@@ -1,0 +1,95 @@
+"""The book's command line: ``python -m lmcore.cli COMMAND`` (also installed as ``lmcore``).
+
+    lmcore execute chapters/*.ipynb          re-execute notebooks in place, outputs stored
+    lmcore student-edition --out DIR NB...   write the student edition (solutions removed)
+    lmcore grade SUBMISSIONS --out DIR       grade a folder of submitted notebooks
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _notebooks(paths: list[str]) -> list[Path]:
+    found = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found.extend(sorted(path.glob("*.ipynb")))
+        elif path.suffix == ".ipynb" and path.exists():
+            found.append(path)
+        else:
+            raise SystemExit(f"lmcore: {name!r} is not a notebook (.ipynb) or a folder of them.")
+    if not found:
+        raise SystemExit(f"lmcore: no notebooks found in {paths}.")
+    return found
+
+
+def execute_notebook(path: Path, timeout: int = 600) -> None:
+    """Run ``path`` top to bottom in a fresh kernel (from its own folder) and store the outputs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}},
+                            store_widget_state=False)
+    client.execute()
+    notebook.metadata.pop("widgets", None)
+    nbformat.write(notebook, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lmcore", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("execute", help="re-execute notebooks in place")
+    run.add_argument("notebooks", nargs="+")
+    run.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    student = commands.add_parser(
+        "student-edition", help="write the student edition (solutions and answers removed)")
+    student.add_argument("notebooks", nargs="+", help="master notebooks or folders of them")
+    student.add_argument("--out", required=True, help="folder for the student notebooks")
+    grading = commands.add_parser(
+        "grade", help="grade a folder of submitted notebooks into a CSV and feedback files")
+    grading.add_argument("submissions", help="folder of submissions: STUDENT/NOTEBOOK.ipynb "
+                         "(or STUDENT.ipynb)")
+    grading.add_argument("--out", required=True, help="folder for grades.csv, summary.csv, "
+                         "feedback/")
+    grading.add_argument("--master", default="chapters",
+                         help="folder of master notebooks (default: chapters)")
+    grading.add_argument("--timeout", type=float, default=120,
+                         help="seconds each cell, and each exercise's check, may take (default 120)")
+    args = parser.parse_args(argv)
+
+    if args.command == "execute":
+        import time
+        for path in _notebooks(args.notebooks):
+            start = time.perf_counter()
+            execute_notebook(path, timeout=args.timeout)
+            print(f"executed {path} in {time.perf_counter() - start:.1f} s")
+    elif args.command == "student-edition":
+        from lmcore.classroom import write_student_edition
+        notebooks = _notebooks(args.notebooks)
+        for path in write_student_edition(notebooks, args.out):
+            print(f"wrote {path}")
+    elif args.command == "grade":
+        from lmcore.classroom import grade
+        submissions = Path(args.submissions)
+        if not submissions.is_dir():
+            raise SystemExit(f"lmcore grade: {args.submissions!r} is not a folder of submissions.")
+        if not Path(args.master).is_dir():
+            raise SystemExit(f"lmcore grade: --master {args.master!r} is not a folder of master "
+                             "notebooks (the chapters/ folder of the book).")
+        if not args.timeout > 0:
+            raise SystemExit(f"lmcore grade: --timeout must be > 0 seconds, got {args.timeout}.")
+        grades = grade(submissions, args.out, master=args.master, timeout=args.timeout)
+        print(f"graded {len({(g.student, g.notebook) for g in grades})} notebooks: "
+              f"{Path(args.out) / 'grades.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

