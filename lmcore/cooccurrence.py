@@ -154,13 +154,14 @@ def cooccurrence_matrix(tokens: Sequence[str], window: int = 2,
                          f"explicit vocab of at most {MAX_VOCAB:,} words.")
 
     ids = np.fromiter((index.get(t, -1) for t in tokens), dtype=np.int64, count=len(tokens))
-    counts = np.zeros(size * size, dtype=np.int64)
+    flat_pairs = []  # row * size + column of every (word, neighbour) pair
     for distance in range(1, window + 1):
         left, right = ids[:-distance], ids[distance:]
         both = (left >= 0) & (right >= 0)
-        counts += np.bincount(left[both] * size + right[both], minlength=size * size)
-    counts = counts.reshape(size, size)
-    return counts + counts.T, index  # right neighbours + left neighbours
+        flat_pairs.append(left[both] * size + right[both])  # the right neighbour of `left`
+        flat_pairs.append(right[both] * size + left[both])  # the left neighbour of `right`
+    counts = np.bincount(np.concatenate(flat_pairs), minlength=size * size)
+    return counts.reshape(size, size), index
 
 
 def _check_matrix(function: str, matrix: Any, name: str = "counts",
