@@ -23,7 +23,7 @@ import os
 import traceback
 from typing import Any, Callable
 
-__all__ = ["Exercise", "CheckResult", "exercise", "typical_mistake", "mistakes", "expect", "check", "registry", "load_all"]
+__all__ = ["Exercise", "CheckResult", "exercise", "typical_mistake", "mistakes", "expect", "check", "run", "registry", "load_all"]
 
 
 class Wrong(Exception):

