@@ -13,15 +13,12 @@ from pathlib import Path
 
 
 def _notebooks(paths: list[str]) -> list[Path]:
-    found = []
-    for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            found.extend(sorted(path.glob("*.ipynb")))
-        elif path.suffix == ".ipynb" and path.exists():
-            found.append(path)
-        else:
-            raise SystemExit(f"lmcore: {name!r} is not a notebook (.ipynb) or a folder of them.")
+    """The notebooks named by ``paths`` (files or folders); a clear exit message otherwise."""
+    from lmcore.classroom import _notebooks as find_notebooks
+    try:
+        found = find_notebooks(paths)
+    except FileNotFoundError as error:
+        raise SystemExit(f"lmcore: {error}") from None
     if not found:
         raise SystemExit(f"lmcore: no notebooks found in {paths}.")
     return found

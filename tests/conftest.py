@@ -35,7 +35,9 @@ def built_book(tmp_path_factory) -> Path:
     return build_book(tmp_path_factory.mktemp("book"))
 
 
-@pytest.fixture(scope="session")
+# module scope: several test modules start their own Playwright, and the sync API allows only
+# one running at a time in a thread
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is not installed: run `make browser` (Debian packages chromium, "
