@@ -10,6 +10,18 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 CHAPTERS ?= chapters/*.ipynb
+# A version pin does not choose a build: on Linux, PyPI's torch==2.13.0 is the CUDA build
+# (gigabytes of NVIDIA libraries). The CPU-only build carries the local label +cpu and comes
+# from PyTorch's CPU wheel index (TORCH_INDEX) or, on machines without internet that keep the
+# wheel on disk, from pip's configured find-links folder, which pip searches as well. macOS
+# wheels on PyPI are CPU builds and carry no label.
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX   ?= https://download.pytorch.org/whl/cpu
+ifeq ($(shell uname -s),Darwin)
+TORCH_SPEC    ?= torch==$(TORCH_VERSION)
+else
+TORCH_SPEC    ?= torch==$(TORCH_VERSION)+cpu
+endif
 
 .PHONY: book test lab execute student bench setup browser clean
 
@@ -19,8 +31,10 @@ $(STAMP): pyproject.toml
 	@echo ">> creating $(VENV) and installing the book's packages (first use only)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# torch first, pinned: a CPU wheel; an unpinned torch would pull a multi-GB CUDA build
-	$(PY) -m pip install --quiet torch==2.13.0
+	# torch first, as a CPU-only build (see TORCH_SPEC above); its own dependencies then come
+	# from the ordinary index, so an unreachable TORCH_INDEX costs one look-up, not one each
+	$(PY) -m pip install --quiet --no-deps $(TORCH_SPEC) --extra-index-url $(TORCH_INDEX)
+	$(PY) -m pip install --quiet $(TORCH_SPEC)
 	$(PY) -m pip install --quiet -e '.[test]'
 	$(PY) -m lmcore.data install
 	touch $(STAMP)

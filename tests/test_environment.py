@@ -23,18 +23,28 @@ def test_environment_yml_lists_exactly_the_pyproject_dependencies():
     wanted = project["dependencies"] + project["optional-dependencies"]["test"]
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
-    listed = {_name(r): _spec(r) for r in pip_section}
-    # torch is pinned in environment.yml (the CPU wheel) and bounded below in pyproject.toml
-    assert listed.pop("torch") == "torch==2.13.0"
+    options = [r for r in pip_section if r.startswith("--")]
+    listed = {_name(r): _spec(r) for r in pip_section if not r.startswith("--")}
+    # torch: the CPU-only build from PyTorch's CPU index, bounded below in pyproject.toml
+    assert listed.pop("torch") == "torch==2.13.0+cpu"
+    assert options == ["--extra-index-url https://download.pytorch.org/whl/cpu"]
     wanted_specs = {_name(r): _spec(r) for r in wanted if _name(r) != "torch"}
     assert listed == wanted_specs
 
 
-def test_the_set_up_pins_torch_before_anything_else():
+def test_the_set_up_installs_a_cpu_only_torch_before_anything_else():
     makefile = (ROOT / "Makefile").read_text()
-    pin = makefile.index("pip install --quiet torch==2.13.0")
+    pin = makefile.index(
+        "pip install --quiet --no-deps $(TORCH_SPEC) --extra-index-url $(TORCH_INDEX)")
     assert pin < makefile.index("pip install --quiet -e '.[test]'")
+    assert "TORCH_SPEC    ?= torch==$(TORCH_VERSION)+cpu" in makefile
+    assert "TORCH_INDEX   ?= https://download.pytorch.org/whl/cpu" in makefile
     assert "torch>=" in (ROOT / "pyproject.toml").read_text()  # a lower bound, satisfied by the pin
+
+
+def test_the_installed_torch_is_a_cpu_build():
+    import torch
+    assert torch.version.cuda is None, f"torch {torch.__version__} is a CUDA build"
 
 
 def test_ci_runs_the_readme_test_command():
