@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any
 
 __all__ = ["encode", "decode", "dumps", "loads", "NotPlain", "MAX_DEPTH"]
@@ -37,10 +38,6 @@ TENSOR_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "float16", 
 
 class NotPlain(TypeError):
     """A value that is not plain data (or a message that is not well-formed plain data)."""
-
-
-def _module_of(value: Any) -> str:
-    return type(value).__module__ or ""
 
 
 def encode(value: Any, depth: int = 0) -> Any:
@@ -70,30 +67,28 @@ def encode(value: Any, depth: int = 0) -> Any:
     if isinstance(value, dict):
         return {"$": "dict", "items": [[encode(k, depth + 1), encode(v, depth + 1)]
                                        for k, v in dict.items(value)]}
-    module = _module_of(value)
-    if module.startswith("numpy"):
-        import numpy as np
-        if isinstance(value, np.generic):
-            if isinstance(value, (np.bool_, np.integer, np.floating)):
-                return encode(np.ndarray.item(np.asarray(np.ndarray.view(
-                    np.array([value]), np.ndarray)[0])), depth + 1)
-            raise NotPlain(f"a numpy scalar of type {type(value).__name__}")
-        if isinstance(value, np.ndarray):
-            array = np.ndarray.view(value, np.ndarray)
-            if array.dtype.name not in ARRAY_DTYPES:
-                raise NotPlain(f"a numpy array of dtype {array.dtype}")
-            return {"$": "ndarray", "dtype": array.dtype.name, "shape": list(array.shape),
-                    "data": _listify(np.ndarray.tolist(array))}
-    if module.startswith("torch"):
-        import torch
-        if isinstance(value, torch.Tensor):
-            tensor = torch.Tensor.detach(value).cpu()
-            dtype = str(tensor.dtype).removeprefix("torch.")
-            if dtype not in TENSOR_DTYPES:
-                raise NotPlain(f"a torch tensor of dtype {dtype}")
-            data = tensor.to(torch.float32) if dtype == "bfloat16" else tensor
-            return {"$": "tensor", "dtype": dtype, "shape": list(tensor.shape),
-                    "data": _listify(torch.Tensor.tolist(data))}
+    np = sys.modules.get("numpy")       # only if imported: the value came from there
+    if np is not None and isinstance(value, np.generic):
+        if isinstance(value, (np.bool_, np.integer, np.floating)):
+            return encode(np.ndarray.item(np.array(value, dtype=value.dtype)), depth + 1)
+        raise NotPlain(f"a numpy scalar of type {type(value).__name__}")
+    if np is not None and isinstance(value, np.ndarray):
+        array = np.ndarray.view(value, np.ndarray)      # a subclass's overrides are dropped
+        if array.dtype.name not in ARRAY_DTYPES:
+            raise NotPlain(f"a numpy array of dtype {array.dtype}")
+        return {"$": "ndarray", "dtype": array.dtype.name, "shape": list(array.shape),
+                "data": _listify(np.ndarray.tolist(array))}
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        tensor = torch.Tensor.detach(value).cpu()
+        if type(tensor) is not torch.Tensor:
+            tensor = torch.Tensor._make_subclass(torch.Tensor, tensor)
+        dtype = str(tensor.dtype).removeprefix("torch.")
+        if dtype not in TENSOR_DTYPES:
+            raise NotPlain(f"a torch tensor of dtype {dtype}")
+        data = tensor.to(torch.float32) if dtype == "bfloat16" else tensor
+        return {"$": "tensor", "dtype": dtype, "shape": list(tensor.shape),
+                "data": _listify(torch.Tensor.tolist(data))}
     raise NotPlain(f"an object of type {type(value).__module__}.{type(value).__qualname__}")
 
 
