@@ -221,3 +221,21 @@ def test_the_sandbox_command_hides_the_project_and_has_no_network(tmp_path):
     assert lines[0] == "0"          # the project folder is empty inside
     assert lines[1] == "1"          # the routing table has only its header: no network
     assert "ro" in result.stdout    # the system is read-only
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_complete_chapters_run_in_the_sandbox_and_earn_full_points(tmp_path):
+    """The real masters of chapters 3 and 7, handed in as they are, earn every point."""
+    submitted = tmp_path / "submitted" / "teacher"
+    submitted.mkdir(parents=True)
+    for name in attacks.CHAPTERS.values():
+        (submitted / name).write_bytes((ROOT / "chapters" / name).read_bytes())
+    out = tmp_path / "grades"
+    result = subprocess.run([PYTHON, "-m", "lmcore.cli", "grade", str(submitted.parent), "--out",
+                             str(out), "--master", str(ROOT / "chapters"), "--timeout", "300"],
+                            capture_output=True, text=True, timeout=3000)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = rows(out, "summary.csv")
+    assert len(summary) == 2
+    assert all(r["points"] == r["max_points"] and not r["flags"] for r in summary), summary

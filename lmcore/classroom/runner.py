@@ -79,6 +79,7 @@ def _where(error):
 def main():
     _drop_privileges()
     incoming, outgoing = _channel()
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a full log fails a write, not the process
     sys.path.insert(0, _HERE)
     import plain                                   # this folder's plain.py, by path
     sys.path.remove(_HERE)
