@@ -390,6 +390,8 @@ def graded(tmp_path_factory):
             (ROOT / "lmcore" / "exercises" / "ch01.py").write_bytes(real_checkers)
     assert not rewritten, "a submission rewrote the real lmcore/exercises/ch01.py"
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # no Jupyter kernel is started, so no per-kernel warning (TCP without encryption, ...)
+    assert result.stderr == "", result.stderr[-3000:]
     return out, time.perf_counter() - start
 
 
