@@ -239,3 +239,57 @@ def test_complete_chapters_run_in_the_sandbox_and_earn_full_points(tmp_path):
     summary = rows(out, "summary.csv")
     assert len(summary) == 2
     assert all(r["points"] == r["max_points"] and not r["flags"] for r in summary), summary
+
+
+def _through_plain_data(function):
+    """``function`` as the checker sees it through the channel: arguments, result and the
+    arguments after the call all go through JSON and back (what the Proxy does, in-process)."""
+    from lmcore.classroom.checking import _copy_back
+
+    def there_and_back(value):
+        return plain.decode(plain.loads(plain.dumps(plain.encode(value))))
+
+    def call(*args, **kwargs):
+        sent, sent_kwargs = there_and_back(list(args)), there_and_back(kwargs)
+        value = there_and_back(function(*sent, **sent_kwargs))
+        for original, changed in zip(args, there_and_back(sent)):
+            _copy_back(original, changed)
+        for key, changed in there_and_back(sent_kwargs).items():
+            _copy_back(kwargs[key], changed)
+        return value
+    return call
+
+
+def _master_solutions() -> dict:
+    """Each exercise's reference solution, from the solution cells of the chapters' masters."""
+    import math
+    from collections import Counter
+
+    import nbformat
+    import torch
+
+    import lmcore
+    from lmcore.classroom import exercises_in
+    found = {}
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for exercise in exercises_in(notebook):
+            namespace = {"np": np, "torch": torch, "math": math, "Counter": Counter,
+                         "lmcore": lmcore, "F": torch.nn.functional}
+            exec(notebook.cells[exercise.solution_index].source, namespace)
+            found[exercise.exercise_id] = namespace[exercise.function_name]
+    return found
+
+
+def test_every_checker_gives_the_same_verdict_through_plain_data():
+    """The channel changes no verdict: every chapter's reference solution still passes and
+    every registered typical mistake still fails, with the same message."""
+    from lmcore.exercises import mistakes, run
+    solutions = _master_solutions()
+    assert len(solutions) >= 10
+    for exercise_id, solution in solutions.items():
+        assert run(exercise_id, _through_plain_data(solution)).status == "passed", exercise_id
+        for mistake in mistakes(exercise_id):
+            direct, channelled = run(exercise_id, mistake), run(exercise_id, _through_plain_data(mistake))
+            assert (channelled.status, channelled.message) == (direct.status, direct.message), (
+                exercise_id, mistake.__name__)
