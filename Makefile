@@ -3,7 +3,8 @@
 #   make test      run the whole test suite (lmcore, notebooks with nbval, exercises, built book in Chromium)
 #   make lab       open the chapters in JupyterLab
 #   make execute   re-execute every chapter notebook in place (after a change to lmcore)
-#   make student   write the student edition of every chapter to student/
+#   make student   write the student edition of every chapter to student/ (or OUT=folder)
+#   make sandbox   install bubblewrap (bwrap), which `lmcore grade` runs submissions in
 #   make bench     run the benchmarks under bench/
 PYTHON ?= python3
 VENV   := .venv
@@ -22,8 +23,9 @@ TORCH_SPEC    ?= torch==$(TORCH_VERSION)
 else
 TORCH_SPEC    ?= torch==$(TORCH_VERSION)+cpu
 endif
+OUT      ?= student
 
-.PHONY: book test lab execute student bench setup browser clean
+.PHONY: book test lab execute student bench setup browser sandbox clean
 
 setup: $(STAMP)
 
@@ -49,7 +51,13 @@ browser:
 	  echo ">> installing chromium from Debian's packages"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-test: $(STAMP) browser
+# The grader runs each submission in a bubblewrap sandbox (Debian's package, needs root).
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  echo ">> installing bubblewrap from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
+
+test: $(STAMP) browser sandbox
 	$(PY) -m pytest --nbval --nbval-sanitize-with tests/sanitize.cfg tests $(CHAPTERS)
 
 lab: $(STAMP)
@@ -59,7 +67,7 @@ execute: $(STAMP)
 	$(PY) -m lmcore.cli execute $(CHAPTERS)
 
 student: $(STAMP)
-	$(PY) -m lmcore.cli student-edition --out student $(CHAPTERS)
+	$(PY) -m lmcore.cli student-edition --out $(OUT) $(CHAPTERS)
 
 bench: $(STAMP)
 	for f in bench/bench_*.py; do echo ">> $$f"; $(PY) $$f || exit 1; done

@@ -2,7 +2,8 @@
 
     lmcore execute chapters/*.ipynb          re-execute notebooks in place, outputs stored
     lmcore student-edition --out DIR NB...   write the student edition (solutions removed)
-    lmcore grade SUBMISSIONS --out DIR       grade a folder of submitted notebooks
+    lmcore grade SUBMISSIONS --out DIR       grade a folder of submitted notebooks (each in a
+                                             bubblewrap sandbox; see the instructor guide)
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
                          help="folder of master notebooks (default: chapters)")
     grading.add_argument("--timeout", type=float, default=120,
                          help="seconds each cell, and each exercise's check, may take (default 120)")
+    grading.add_argument("--memory", type=int, default=4096, metavar="MB",
+                         help="address-space limit of each student's process (default 4096 MB)")
+    grading.add_argument("--unsafe-no-sandbox", action="store_true",
+                         help="grade even where bubblewrap (bwrap) is unavailable: student code "
+                         "then runs with your user's access to your files (read the instructor "
+                         "guide first)")
     args = parser.parse_args(argv)
 
     if args.command == "execute":
@@ -68,12 +75,16 @@ def main(argv: list[str] | None = None) -> int:
             execute_notebook(path, timeout=args.timeout)
             print(f"executed {path} in {time.perf_counter() - start:.1f} s")
     elif args.command == "student-edition":
-        from lmcore.classroom import write_student_edition
+        from lmcore.classroom import WouldOverwriteMaster, write_student_edition
         notebooks = _notebooks(args.notebooks)
-        for path in write_student_edition(notebooks, args.out):
+        try:
+            written = write_student_edition(notebooks, args.out)
+        except WouldOverwriteMaster as error:
+            raise SystemExit(f"lmcore student-edition: {error}") from None
+        for path in written:
             print(f"wrote {path}")
     elif args.command == "grade":
-        from lmcore.classroom import grade
+        from lmcore.classroom import SandboxUnavailable, grade
         submissions = Path(args.submissions)
         if not submissions.is_dir():
             raise SystemExit(f"lmcore grade: {args.submissions!r} is not a folder of submissions.")
@@ -82,7 +93,13 @@ def main(argv: list[str] | None = None) -> int:
                              "notebooks (the chapters/ folder of the book).")
         if not args.timeout > 0:
             raise SystemExit(f"lmcore grade: --timeout must be > 0 seconds, got {args.timeout}.")
-        grades = grade(submissions, args.out, master=args.master, timeout=args.timeout)
+        if args.memory < 256:
+            raise SystemExit(f"lmcore grade: --memory must be at least 256 MB, got {args.memory}.")
+        try:
+            grades = grade(submissions, args.out, master=args.master, timeout=args.timeout,
+                           memory_mb=args.memory, unsafe=args.unsafe_no_sandbox)
+        except SandboxUnavailable as error:
+            raise SystemExit(f"lmcore grade: {error}") from None
         print(f"graded {len({(g.student, g.notebook) for g in grades})} notebooks: "
               f"{Path(args.out) / 'grades.csv'}")
     return 0

@@ -215,6 +215,11 @@ def test_cli_writes_the_student_edition_and_never_over_the_master(tmp_path):
     assert "raise NotImplementedError()" in written.cells[4].source
     with pytest.raises(ValueError, match="destroy the solutions"):
         classroom.write_student_edition([masters], masters)
+    refused = subprocess.run([PYTHON, "-m", "lmcore.cli", "student-edition", "--out", str(masters),
+                              str(masters)], capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith("lmcore student-edition: ") and "destroy" in refused.stderr
+    assert "BEGIN SOLUTION" in (masters / "99_fixture.ipynb").read_text()   # master intact
     with pytest.raises(FileNotFoundError, match="'paths'"):
         classroom.write_student_edition([tmp_path / "nothing.txt"], out)
 
@@ -345,10 +350,21 @@ EXPECTED = {  # (student, exercise) -> (status, points)
     ("bob", "ch01.bigram_probability"): ("passed", 2), ("bob", "ch03.count_pairs"): ("not done", 0),
     ("carol", "ch01.bigram_probability"): ("error", 0), ("carol", "ch03.count_pairs"): ("missing", 0),
     ("dave", "ch01.bigram_probability"): ("passed", 2), ("dave", "ch03.count_pairs"): ("timed out", 0),
+    # erin's rebinding and frank's patched abs() run in the student's process, the checkers in
+    # another: they change nothing, and the wrong answers simply fail
     ("erin", "ch01.bigram_probability"): ("failed", 0), ("erin", "ch03.count_pairs"): ("passed", 2),
-    ("frank", "ch01.bigram_probability"): ("tampered", 0), ("frank", "ch03.count_pairs"): ("passed", 2),
-    ("grace", "ch01.bigram_probability"): ("tampered", 0), ("grace", "ch03.count_pairs"): ("tampered", 0),
+    ("frank", "ch01.bigram_probability"): ("failed", 0), ("frank", "ch03.count_pairs"): ("passed", 2),
+    # grace's write to lmcore's checkers fails (a read-only private copy); her answers are right
+    ("grace", "ch01.bigram_probability"): ("passed", 2), ("grace", "ch03.count_pairs"): ("passed", 2),
     ("ivan", "ch01.bigram_probability"): ("crashed", 0), ("ivan", "ch03.count_pairs"): ("passed", 2),
+}
+FLAGGED = {  # (student, exercise) -> flags that must be raised (a human should look)
+    ("carol", "ch03.count_pairs"): {"edited locked cell"},
+    ("dave", "ch03.count_pairs"): {"timeout"},
+    ("erin", "ch01.bigram_probability"): {"suspicious code", "edited locked cell"},
+    ("frank", "ch01.bigram_probability"): {"suspicious code"},
+    ("grace", "ch03.count_pairs"): {"suspicious code", "forbidden name"},  # 3.3: no lmcore
+    ("ivan", "ch01.bigram_probability"): {"crash"},
 }
 
 
@@ -374,6 +390,8 @@ def graded(tmp_path_factory):
             (ROOT / "lmcore" / "exercises" / "ch01.py").write_bytes(real_checkers)
     assert not rewritten, "a submission rewrote the real lmcore/exercises/ch01.py"
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # no Jupyter kernel is started, so no per-kernel warning (TCP without encryption, ...)
+    assert result.stderr == "", result.stderr[-3000:]
     return out, time.perf_counter() - start
 
 
@@ -387,6 +405,10 @@ def test_grading_prepared_submissions_gives_the_expected_csv(graded):
     with open(out / "summary.csv", newline="") as handle:
         totals = {r["student"]: int(r["points"]) for r in csv.DictReader(handle)}
     assert totals == {s: sum(p for (t, _), (_, p) in EXPECTED.items() if t == s) for s in SUBMISSIONS}
+    for key, flags in FLAGGED.items():
+        row = next(r for r in rows if (r["student"], r["exercise"]) == key)
+        assert flags <= {f.split(":")[0] for f in row["flags"].split("; ")}, (key, row["flags"])
+    assert not any(r["flags"] for r in rows if r["student"] in ("alice", "bob"))
     print(f"graded {len(SUBMISSIONS)} submissions in {seconds:.1f} s")
 
 
@@ -399,7 +421,7 @@ def test_feedback_says_precisely_what_is_wrong(graded):
     carol = (out / "feedback" / "carol" / "99_fixture.md").read_text()
     assert "ZeroDivisionError" in carol and "does not define `count_pairs`" in carol
     dave = (out / "feedback" / "dave" / "99_fixture.md").read_text()
-    assert "longer than 5 s" in dave and "restarted" in dave
+    assert "longer than 5 s" in dave and "timeout" in dave
     ivan = (out / "feedback" / "ivan" / "99_fixture.md").read_text()
     assert "died" in ivan
 
@@ -447,3 +469,75 @@ def test_instructor_guide_covers_every_chapter_and_exercise():
         for exercise in exercises_in(notebook):
             assert f"`{exercise.function_name}`" in guide, exercise
     assert "LMCORE_STRICT_CHECKS=1" in guide and "TagRemovePreprocessor" in guide
+
+
+# ---------------------------------------------------------------- robustness of the run
+CRASHING_HELPER = """\
+import json, os, sys
+from lmcore.classroom import checking
+job = json.load(open(sys.argv[1]))
+if "/bob/" in job["records"].replace(os.sep, "/") + "/":
+    job["exercises"] = job["exercises"][:1]     # check the first exercise, then die
+    checking.check_submission(job)
+    os.abort()
+sys.exit(checking.main(sys.argv[1:]))
+"""
+
+
+def _three_submissions(base: Path) -> tuple[Path, Path]:
+    masters, submitted = base / "chapters", base / "submitted"
+    masters.mkdir()
+    nbformat.write(master_notebook(), masters / "99_fixture.ipynb")
+    for student in ("alice", "bob", "carol"):
+        (submitted / student).mkdir(parents=True)
+        nbformat.write(SUBMISSIONS[student], submitted / student / "99_fixture.ipynb")
+    return masters, submitted
+
+
+def test_a_helper_that_dies_costs_only_its_own_submission(tmp_path, monkeypatch):
+    from lmcore.classroom import grading, sandbox
+    if not sandbox.available()[0]:
+        pytest.skip("bubblewrap cannot run here")
+    masters, submitted = _three_submissions(tmp_path)
+    script = tmp_path / "crashing_helper.py"
+    script.write_text(CRASHING_HELPER)
+    monkeypatch.setattr(grading, "_helper_command", lambda job: [PYTHON, str(script), str(job)])
+    out = tmp_path / "grades"
+    # a record planted beforehand (another run's, or forged) must change nothing
+    planted = out / "records" / "bob" / "99_fixture" / "001.json"
+    planted.parent.mkdir(parents=True)
+    planted.write_text('{"nonce": "guessed", "status": "passed", "message": "planted"}')
+    grades = classroom.grade(submitted, out, master=masters, timeout=5, log=lambda *a: None)
+    got = {(g.student, g.exercise): (g.status, g.points) for g in grades}
+    for student in ("alice", "carol"):
+        for exercise in ("ch01.bigram_probability", "ch03.count_pairs"):
+            assert got[student, exercise] == EXPECTED[student, exercise]
+    assert got["bob", "ch01.bigram_probability"] == ("passed", 2)      # recorded before it died
+    assert got["bob", "ch03.count_pairs"] == ("crashed", 0)
+    bob = (out / "feedback" / "bob" / "99_fixture.md").read_text()
+    assert "helper process" in bob and "planted" not in bob
+    with open(out / "summary.csv", newline="") as handle:
+        assert {r["student"]: r["points"] for r in csv.DictReader(handle)} == {
+            "alice": "4", "bob": "2", "carol": "0"}
+
+
+def test_without_bubblewrap_grading_refuses_unless_told_it_is_unsafe(tmp_path):
+    masters, submitted = _three_submissions(tmp_path)
+    for student in ("bob", "carol"):
+        shutil.rmtree(submitted / student)
+    no_bwrap = tmp_path / "bin"           # a PATH where bwrap cannot be found
+    no_bwrap.mkdir()
+    env = dict(os.environ, PATH=str(no_bwrap))
+    command = [PYTHON, "-m", "lmcore.cli", "grade", str(submitted), "--out", str(tmp_path / "out"),
+               "--master", str(masters), "--timeout", "5"]
+    refused = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "bubblewrap is not installed" in refused.stderr and "--unsafe-no-sandbox" in refused.stderr
+    assert not (tmp_path / "out").exists()
+    unsafe = subprocess.run(command + ["--unsafe-no-sandbox"], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert unsafe.returncode == 0, unsafe.stderr[-3000:]
+    with open(tmp_path / "out" / "grades.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["status"], r["points"]) for r in rows] == [("passed", "2"), ("passed", "2")]
+    assert all("not sandboxed" in r["flags"] for r in rows)

@@ -37,6 +37,9 @@ class Exercise:
     points: int
     title: str
     checker: Callable[[Any], Any]
+    # dotted names the exercise says not to use ("lmcore.ppmi"); a solution cell that
+    # imports or calls one is flagged by the grader (lmcore.classroom.forbidden)
+    forbidden: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass
@@ -68,10 +71,21 @@ class CheckResult:
 _REGISTRY: dict[str, Exercise] = {}
 
 
-def exercise(exercise_id: str, *, function_name: str, points: int = 1, title: str = ""):
-    """Register the decorated function as the checker of ``exercise_id``."""
+def exercise(exercise_id: str, *, function_name: str, points: int = 1, title: str = "",
+             forbidden: tuple[str, ...] = ()):
+    """Register the decorated function as the checker of ``exercise_id``.
+
+    ``forbidden`` lists the dotted names the exercise tells the learner not to use (a name
+    also forbids everything below it: "lmcore" forbids "lmcore.ppmi"); the grader flags a
+    solution cell that imports or uses one of them.
+    """
+    if isinstance(forbidden, str) or not all(isinstance(n, str) and n for n in forbidden):
+        raise TypeError(f"The 'forbidden' argument of exercise must be a tuple of dotted "
+                        f"names. Got {forbidden!r} instead.")
+
     def register(checker: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        _REGISTRY[exercise_id] = Exercise(exercise_id, function_name, points, title, checker)
+        _REGISTRY[exercise_id] = Exercise(exercise_id, function_name, points, title, checker,
+                                          tuple(forbidden))
         return checker
     return register
 

@@ -68,7 +68,8 @@ def _adam_cases():
     return cases
 
 
-@exercise("ch07.adam_step", function_name="adam_step", points=3, title="One step of Adam")
+@exercise("ch07.adam_step", function_name="adam_step", points=3, title="One step of Adam",
+          forbidden=("lmcore.Adam", "lmcore.optim.Adam", "torch.optim.Adam"))
 def _check_adam_step(adam_step):
     for case in _adam_cases():
         theta, grad, m, v, t, lr, beta1, beta2, eps = case
