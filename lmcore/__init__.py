@@ -50,9 +50,8 @@ _EXPORTS: dict[str, str] = {
     "gradient_descent": "lmcore.optim",
     "AdamW": "lmcore.optim",
     # training, checkpoints and the book's trained models (chapter 9)
-    "train": "lmcore.train",
-    "save_pretrained": "lmcore.checkpoint",
-    "load_pretrained": "lmcore.checkpoint",
+    "fit": "lmcore.train",
+    "plot_history": "lmcore.train",
 }
 
 __all__ = sorted(_EXPORTS)
