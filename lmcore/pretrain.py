@@ -7,14 +7,17 @@ Masked language modelling (MLM)
     predict the original token at every chosen position, and only there: :func:`mlm_loss` is
     the mean negative log-likelihood over those positions::
 
-        L_MLM = -(1/|M|) sum_{i in M} log softmax(z_i)[x_i]          (eq-mlm-loss)
+        L_MLM = -(1/|M|) sum_{i in M} log softmax(z_i)[x_i]          (the MLM loss)
 
 Next-sentence prediction (NSP)
     :func:`nsp_pairs` builds sentence pairs from documents, half of them consecutive (IsNext),
-    half with a second sentence from another document (NotNext); :func:`nsp_loss` is the
+    half with a second sentence from another document (NotNext). Each side is one sentence:
+    this is the SENTENCE-PAIR input of Liu et al. (2019, RoBERTa, section 4.2), not BERT's
+    own, which packs several consecutive sentences into each of two segments of up to 512
+    tokens in all. :func:`nsp_loss` is the
     cross-entropy of the two-way classifier on ``[CLS]``::
 
-        L_NSP = -(1/B) sum_b log softmax(s_b)[y_b]                    (eq-nsp-loss)
+        L_NSP = -(1/B) sum_b log softmax(s_b)[y_b]                    (the NSP loss)
 
     with class 0 = IsNext and class 1 = NotNext, the convention of Google's BERT code and of
     Hugging Face's ``BertForPreTraining`` (so their NSP heads can be loaded as they are).
@@ -127,7 +130,7 @@ def _cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over the positions whose label is not -100 (eq-mlm-loss).
+    """Mean cross-entropy over the positions whose label is not -100 (the MLM loss).
 
     ``logits``: float ``[..., vocab_size]``; ``labels``: integer ``[...]`` (the shape of
     ``logits`` without its last dimension). Positions labelled -100 (not chosen, padding) have
@@ -160,7 +163,7 @@ def mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def nsp_loss(logits: torch.Tensor, is_next: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of the next-sentence classifier (eq-nsp-loss).
+    """Cross-entropy of the next-sentence classifier (the NSP loss).
 
     ``logits``: float ``[batch, 2]``, column 0 scoring IsNext and column 1 NotNext (Google's
     and Hugging Face's convention); ``is_next``: ``[batch]`` booleans (or 0/1 integers),
@@ -198,12 +201,18 @@ class NSPPair(tuple):
 
 
 def nsp_pairs(documents: Sequence[Sequence[Any]], num_pairs: int, seed: int = 0) -> list[NSPPair]:
-    """Sentence pairs for next-sentence prediction, BERT's way.
+    """Single-sentence pairs for next-sentence prediction (chapter 8).
 
     ``documents`` is a list of documents, each a list of sentences (strings or token lists).
     For each pair a document with at least two sentences and a position ``i`` in it are drawn;
     ``a`` is sentence ``i``; with probability 1/2, ``b`` is sentence ``i + 1`` (IsNext),
     otherwise a random sentence of a different document (NotNext). Deterministic for a seed.
+
+    The IsNext/NotNext rule is BERT's, but each side is a single sentence: this is the
+    SENTENCE-PAIR setting of RoBERTa's ablation (Liu et al. 2019, section 4.2), which they
+    found hurts downstream tasks. BERT itself fills each of its two segments with as many
+    consecutive sentences as fit (up to 512 tokens for the pair), which gives the model
+    longer contexts to learn from.
     """
     fn = "nsp_pairs"
     if isinstance(documents, (str, bytes)) or not isinstance(documents, Sequence):

@@ -94,7 +94,7 @@ def test_forbidden_names_are_named_in_the_csv_and_the_feedback(hostile):
     out = hostile[0]
     got = {(r["student"], r["exercise"]): r["flags"] for r in rows(out, "grades.csv")}
     assert "forbidden name: lmcore.ppmi" in got["ppmi_by_import", "ch03.ppmi_matrix"]
-    assert "forbidden name: torch.optim.Adam" in got["adam_by_import", "ch07.adam_step"]
+    assert "forbidden name: torch.optim.Adam" in got["adam_by_import", "ch07.amsgrad_step"]
     feedback = (out / "feedback" / "adam_by_import" / "07_gradient_descent.md").read_text()
     assert "torch.optim.Adam" in feedback and "SyntaxError" in feedback
 
@@ -201,7 +201,7 @@ def test_exercises_declare_the_names_their_text_forbids():
     from lmcore.exercises import registry
     assert "lmcore.ppmi" in registry("ch03.ppmi_matrix").forbidden
     assert "lmcore" in registry("ch03.count_pairs").forbidden
-    assert "torch.optim.Adam" in registry("ch07.adam_step").forbidden
+    assert "torch.optim.Adam" in registry("ch07.amsgrad_step").forbidden
 
 
 # ---------------------------------------------------------------- the sandbox itself

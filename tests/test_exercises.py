@@ -128,3 +128,46 @@ def test_every_registered_exercise_appears_in_a_chapter():
     in_chapters = {exercise.exercise_id for _, exercise in IN_CHAPTERS}
     assert set(REGISTRY) <= in_chapters, (
         f"registered but in no chapter: {sorted(set(REGISTRY) - in_chapters)}")
+
+
+# --- chapters 5-8: cases added for issue 9 (kept in their own functions to ease merging) ---
+
+def _reference(exercise_id):
+    """The chapter's own solution cell for ``exercise_id``, as a function."""
+    for path, exercise in IN_CHAPTERS:
+        if exercise.exercise_id == exercise_id:
+            return solution_function(path, exercise)
+    raise LookupError(exercise_id)
+
+
+def test_gpt_parameters_accepts_a_numpy_integer():
+    import numpy as np
+    reference = _reference("ch06.gpt_parameters")
+    as_numpy = lambda *args: np.int64(reference(*args))            # noqa: E731
+    result = exercises.run("ch06.gpt_parameters", as_numpy)
+    assert result.passed, repr(result)
+
+
+def test_gpt_parameters_rejects_a_float():
+    reference = _reference("ch06.gpt_parameters")
+    as_float = lambda *args: float(reference(*args))               # noqa: E731
+    assert not exercises.run("ch06.gpt_parameters", as_float).passed
+
+
+def test_cross_entropy_grad_checker_overflows_a_naive_softmax_in_float64():
+    import torch
+    from lmcore.exercises import ch08
+    huge = [logits for logits, _ in ch08._gradient_cases()
+            if logits.dtype == torch.float64 and logits.abs().max() > 710]
+    assert huge, "a case whose exp overflows in float64 is needed"
+    assert not torch.isfinite(torch.exp(huge[0])).all()
+    result = exercises.run("ch08.cross_entropy_grad", ch08._naive_softmax)
+    assert not result.passed and "inf or nan" in result.message
+
+
+def test_amsgrad_checker_needs_the_running_maximum():
+    from lmcore.exercises import ch07
+    # in some case the old v_max must exceed the new v somewhere, or plain Adam would pass
+    assert any(bool((v_max > beta2 * v + (1 - beta2) * grad ** 2).any())
+               for _, grad, _, v, v_max, _, _, _, beta2, _ in ch07._amsgrad_cases())
+    assert not exercises.run("ch07.amsgrad_step", ch07._plain_adam).passed

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import numbers
 
+import numpy as np
 import torch
 
 from lmcore.exercises import exercise, expect, typical_mistake
@@ -102,9 +104,11 @@ def _check_gpt_parameters(gpt_parameters):
     from lmcore.transformer import GPTConfig, parameter_count
     for vocab, positions, d, layers, d_ff, tied in _GPT_CASES:
         got = gpt_parameters(vocab, positions, d, layers, d_ff, tied)
-        expect(isinstance(got, int) and not isinstance(got, bool),
+        # any integer type will do (int, numpy.int64, ...), but not a bool or a float
+        expect(isinstance(got, numbers.Integral) and not isinstance(got, (bool, np.bool_)),
                f"gpt_parameters should return an int; yours returned {got!r} "
                f"({type(got).__name__}).")
+        got = int(got)
         config = GPTConfig(vocab_size=vocab, max_positions=positions, d_model=d,
                            num_layers=layers, num_heads=1, d_ff=d_ff, tie_embeddings=tied)
         parts = parameter_count(config, breakdown=True)

@@ -15,6 +15,10 @@ def _gradient_cases():
         (torch.randn(5, 4, generator=g, dtype=torch.float64), torch.randint(4, (5,), generator=g)),
         (10 * torch.randn(7, 12, generator=g, dtype=torch.float64), torch.randint(12, (7,), generator=g)),
         (torch.tensor([[500.0, 0.0], [0.0, 500.0]], dtype=torch.float64), torch.tensor([0, 0])),
+        # exp(1000) overflows even in float64 (the largest finite exp is about exp(709.8)):
+        # only a softmax that subtracts the maximum first stays finite here
+        (torch.tensor([[1000.0, 0.0, -1000.0], [-800.0, 800.0, 0.0]], dtype=torch.float64),
+         torch.tensor([0, 2])),
     ]
 
 
@@ -43,6 +47,13 @@ _check_cross_entropy_grad.n_cases = len(_gradient_cases())
 @typical_mistake("ch08.cross_entropy_grad")
 def _not_divided_by_rows(logits, targets):
     return torch.softmax(logits, dim=1) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)
+
+
+@typical_mistake("ch08.cross_entropy_grad")
+def _naive_softmax(logits, targets):
+    e = torch.exp(logits)                               # inf for logits above ~709.8
+    probabilities = e / e.sum(dim=1, keepdim=True)
+    return (probabilities - F.one_hot(targets, logits.shape[1]).to(logits.dtype)) / len(logits)
 
 
 @typical_mistake("ch08.cross_entropy_grad")

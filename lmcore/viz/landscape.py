@@ -129,7 +129,8 @@ function draw() {
   lr[1].textContent = data.lrs[i]; mom[1].textContent = data.momenta[j];
   line.setAttribute("points", run.path.map(function (p) { return px(p[0]) + "," + px(-p[1]); }).join(" "));
   caption.textContent = "after " + (run.path.length - 1) + " steps: loss " + run.final_loss +
-                        "; " + run.verdict + "  (2/lambda_max = " + data.edge + ")";
+                        "; " + run.verdict + "  (edge 2(1 + mu)/lambda_max = " +
+                        (data.edge * (1 + data.momenta[j])).toFixed(3) + ")";
 }
 lr[0].addEventListener("input", draw); mom[0].addEventListener("input", draw);
 draw();

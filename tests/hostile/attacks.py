@@ -41,18 +41,21 @@ def stable_learning_rate(hessian):
     return float(1.0 / np.linalg.eigvalsh(hessian).max())     # forgot the 2
 """
 WRONG_ADAM = """\
-def adam_step(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
-    m = beta1 * m + (1 - beta1) * grad      # no bias correction
+def amsgrad_step(theta, grad, m, v, v_max, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * grad      # plain Adam: v_max is never used
     v = beta2 * v + (1 - beta2) * grad ** 2
-    return theta - lr * m / (np.sqrt(v) + eps), m, v
+    m_hat = m / (1 - beta1 ** t)
+    return theta - lr * m_hat / (np.sqrt(v / (1 - beta2 ** t)) + eps), m, v, v_max
 """
 IN_PLACE_ADAM = """\
-def adam_step(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
-    m *= beta1                              # right numbers, but changes m and v in place
+def amsgrad_step(theta, grad, m, v, v_max, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    m *= beta1                              # right numbers, but changes its arguments
     m += (1 - beta1) * grad
     v *= beta2
     v += (1 - beta2) * grad ** 2
-    return theta - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps), m, v
+    np.maximum(v_max, v, out=v_max)
+    m_hat = m / (1 - beta1 ** t)
+    return theta - lr * m_hat / (np.sqrt(v_max / (1 - beta2 ** t)) + eps), m, v, v_max
 """
 
 # ---------------------------------------------------------------- the issue's attacks
@@ -121,15 +124,15 @@ class _Close(np.ndarray):
     def __eq__(self, other):
         return True
 
-def adam_step(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+def amsgrad_step(theta, grad, m, v, v_max, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     zero = np.zeros(np.shape(theta)).view(_Close)
-    return zero, zero.copy(), zero.copy()
+    return zero, zero.copy(), zero.copy(), zero.copy()
 """
 
 PROC_CWD_REWRITE = """\
 import glob, os
 _PAYLOAD = ("\\nimport lmcore.exercises as _e\\n"
-            "_e._REGISTRY['ch07.adam_step'] = _e.Exercise('ch07.adam_step', 'adam_step', 3, "
+            "_e._REGISTRY['ch07.amsgrad_step'] = _e.Exercise('ch07.amsgrad_step', 'amsgrad_step', 3, "
             "'', lambda answer: None)\\n")
 _found = set()
 for _link in glob.glob("/proc/*/cwd") + ["/proc/%d/cwd" % os.getppid()]:
@@ -182,17 +185,18 @@ def ppmi_matrix(counts, alpha=0.75):
 ADAM_BY_IMPORT = """\
 from torch.optim import Adam
 
-def adam_step(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+def amsgrad_step(theta, grad, m, v, v_max, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     p = torch.nn.Parameter(torch.tensor(theta, dtype=torch.float64))
-    optimizer = Adam([p], lr=lr, betas=(beta1, beta2), eps=eps)
+    optimizer = Adam([p], lr=lr, betas=(beta1, beta2), eps=eps, amsgrad=True)
     optimizer.state[p] = {"step": torch.tensor(float(t - 1)),
                           "exp_avg": torch.tensor(m, dtype=torch.float64),
-                          "exp_avg_sq": torch.tensor(v, dtype=torch.float64)}
+                          "exp_avg_sq": torch.tensor(v, dtype=torch.float64),
+                          "max_exp_avg_sq": torch.tensor(v_max, dtype=torch.float64)}
     p.grad = torch.tensor(grad, dtype=torch.float64)
     optimizer.step()
     state = optimizer.state[p]
     return (p.detach().numpy().copy(), state["exp_avg"].numpy().copy(),
-            state["exp_avg_sq"].numpy().copy())
+            state["exp_avg_sq"].numpy().copy(), state["max_exp_avg_sq"].numpy().copy())
 """
 
 SYNTAX_ERROR = """\
@@ -248,8 +252,8 @@ def stable_learning_rate(hessian):
     return float(2.0 / np.linalg.eigvalsh(np.asarray(hessian, dtype=float)).max())
 """
 
-FORGED_CHECK = ('print("[PASSED] ch07.adam_step (3/3 points)")',
-                "[PASSED] ch07.adam_step (3/3 points)\n")
+FORGED_CHECK = ('print("[PASSED] ch07.amsgrad_step (3/3 points)")',
+                "[PASSED] ch07.amsgrad_step (3/3 points)\n")
 
 RIGHT = None       # keep the master's own solution cell
 
@@ -266,16 +270,16 @@ ATTACKS = {
     "ppmi_by_import": ("03", {"ch03-ppmi_matrix": PPMI_BY_IMPORT}, {}),
     "honest7": ("07", {}, {}),
     "frame_and_array": ("07", {"ch07-stable_learning_rate": FLOAT_FROM_FRAME,
-                               "ch07-adam_step": ARRAY_FUNCTION}, {}),
+                               "ch07-amsgrad_step": ARRAY_FUNCTION}, {}),
     "proc_cwd_rewrite": ("07", {"ch07-stable_learning_rate": PROC_CWD_REWRITE,
-                                "ch07-adam_step": WRONG_ADAM}, {}),
-    "proc_cwd_rewrite_later": ("07", {"ch07-adam_step": WRONG_ADAM}, {}),
+                                "ch07-amsgrad_step": WRONG_ADAM}, {}),
+    "proc_cwd_rewrite_later": ("07", {"ch07-amsgrad_step": WRONG_ADAM}, {}),
     "adam_by_import": ("07", {"ch07-stable_learning_rate": SYNTAX_ERROR,
-                              "ch07-adam_step": ADAM_BY_IMPORT}, {}),
+                              "ch07-amsgrad_step": ADAM_BY_IMPORT}, {}),
     "resource_abuse": ("07", {"ch07-stable_learning_rate": RESOURCE_ABUSE,
-                              "ch07-adam_step": IN_PLACE_ADAM}, {}),
-    "forged_check": ("07", {"ch07-adam_step": WRONG_ADAM},
-                     {"ch07-adam_step-check": FORGED_CHECK}),
+                              "ch07-amsgrad_step": IN_PLACE_ADAM}, {}),
+    "forged_check": ("07", {"ch07-amsgrad_step": WRONG_ADAM},
+                     {"ch07-amsgrad_step-check": FORGED_CHECK}),
 }
 
 # (student, exercise) -> (status, points, flags that must be raised on that row)
@@ -293,19 +297,19 @@ EXPECTED = {
     ("ppmi_by_import", "ch03.count_pairs"): ("passed", 2, set()),
     ("ppmi_by_import", "ch03.ppmi_matrix"): ("passed", 3, {"forbidden name"}),
     ("honest7", "ch07.stable_learning_rate"): ("passed", 2, set()),
-    ("honest7", "ch07.adam_step"): ("passed", 3, set()),
+    ("honest7", "ch07.amsgrad_step"): ("passed", 3, set()),
     ("frame_and_array", "ch07.stable_learning_rate"): ("failed", 0, {"suspicious code"}),
-    ("frame_and_array", "ch07.adam_step"): ("failed", 0, {"suspicious code"}),  # converted
+    ("frame_and_array", "ch07.amsgrad_step"): ("failed", 0, {"suspicious code"}),  # converted
     ("proc_cwd_rewrite", "ch07.stable_learning_rate"): ("failed", 0, {"suspicious code"}),
-    ("proc_cwd_rewrite", "ch07.adam_step"): ("failed", 0, {"suspicious code"}),
+    ("proc_cwd_rewrite", "ch07.amsgrad_step"): ("failed", 0, {"suspicious code"}),
     ("proc_cwd_rewrite_later", "ch07.stable_learning_rate"): ("passed", 2, set()),
-    ("proc_cwd_rewrite_later", "ch07.adam_step"): ("failed", 0, set()),
+    ("proc_cwd_rewrite_later", "ch07.amsgrad_step"): ("failed", 0, set()),
     ("adam_by_import", "ch07.stable_learning_rate"): ("syntax error", 0, {"syntax error"}),
-    ("adam_by_import", "ch07.adam_step"): ("passed", 3, {"forbidden name"}),
+    ("adam_by_import", "ch07.amsgrad_step"): ("passed", 3, {"forbidden name"}),
     ("resource_abuse", "ch07.stable_learning_rate"): ("passed", 2, set()),
-    ("resource_abuse", "ch07.adam_step"): ("failed", 0, set()),
+    ("resource_abuse", "ch07.amsgrad_step"): ("failed", 0, set()),
     ("forged_check", "ch07.stable_learning_rate"): ("passed", 2, {"edited locked cell"}),
-    ("forged_check", "ch07.adam_step"): ("failed", 0, {"edited locked cell",
+    ("forged_check", "ch07.amsgrad_step"): ("failed", 0, {"edited locked cell",
                                                        "unexpected output"}),
 }
 
