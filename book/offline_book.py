@@ -168,7 +168,9 @@ def _alt_text(app, doctree):
     for image in doctree.findall(nodes.image):
         if image.get("alt"):
             continue
-        figure = image.parent if isinstance(image.parent, nodes.figure) else None
+        figure = image.parent
+        while figure is not None and not isinstance(figure, nodes.figure):
+            figure = figure.parent
         captions = list(figure.findall(nodes.caption)) if figure is not None else []
         if captions:
             image["alt"] = captions[0].astext()

@@ -11,7 +11,12 @@
 
    Tooltips. Bootstrap shows a button's tooltip on focus; after a tap on a touch screen the
    button keeps focus and the tooltip stays, covering the search button next to it. Every
-   tooltip button gives its focus up after a click, which hides its tooltip. */
+   tooltip button gives its focus up after a click, which hides its tooltip.
+
+   Display math. MathJax 3 does not break lines. A formula a little wider than its box is
+   drawn smaller to fit, if 80 % of its size or more is enough (measured after MathJax has typeset the page, again when the
+   window is resized); a longer formula keeps its size and scrolls inside its own box (book.css),
+   with its equation number always visible beside it. */
 (function () {
   "use strict";
 
@@ -67,7 +72,43 @@
     });
   }
 
+  var SMALLEST = 0.8;
+
+  function fitDisplayMath() {
+    document.querySelectorAll("div.math > mjx-container > mjx-math").forEach(function (math) {
+      var box = math.parentNode;
+      math.style.fontSize = "";
+      var wanted = box.scrollWidth, room = box.clientWidth;
+      // shrink only if the whole formula then fits; otherwise it keeps its size and scrolls
+      var scale = room / wanted - 0.005;
+      if (wanted > room + 1 && room > 0 && scale >= SMALLEST) {
+        math.style.fontSize = (100 * scale).toFixed(1) + "%";
+      }
+    });
+  }
+
+  function whenMathJaxIsDone(callback) {
+    var tries = 0;
+    var timer = setInterval(function () {
+      var mj = window.MathJax;
+      if (mj && mj.startup && mj.startup.promise) {
+        clearInterval(timer);
+        mj.startup.promise.then(callback);
+      } else if (++tries > 300) {
+        clearInterval(timer);  // no MathJax on this page
+      }
+    }, 100);
+  }
+
   onReady(function () {
+    if (document.querySelector("div.math")) {
+      whenMathJaxIsDone(fitDisplayMath);
+      var pending = null;
+      window.addEventListener("resize", function () {
+        clearTimeout(pending);
+        pending = setTimeout(fitDisplayMath, 150);
+      });
+    }
     forwardToggles(".primary-toggle");
     forwardToggles(".secondary-toggle");
     addCloseButtons();
