@@ -1,6 +1,6 @@
 // Contrast of the text of every shown control (links, buttons, summaries, form fields, the
-// navigation) against the background it is drawn on, as WCAG 2 defines it: relative
-// luminance of sRGB colours, (L1 + 0.05) / (L2 + 0.05). Semi-transparent colours are
+// navigation), of printed outputs and of table cells against the background it is drawn on,
+// as WCAG 2 defines it: relative luminance of sRGB colours, (L1 + 0.05) / (L2 + 0.05). Semi-transparent colours are
 // composited over what lies under them (ancestor backgrounds, down to the page's).
 // Used by tests/test_book_layout.py. Returns [{path, text, ratio, needed, color, background}].
 () => {
@@ -65,7 +65,8 @@
   };
   const controls = document.querySelectorAll(
     "a, button, summary, select, input:not([type=hidden]), textarea, label, .nav-link, "
-    + ".toctree-l1 > a, .caption-text, .prev-next-area p");
+    + ".toctree-l1 > a, .caption-text, .prev-next-area p, "
+    + ".cell_output pre, .cell_output td, .cell_output th, .bd-article td, .bd-article th");
   const results = [];
   controls.forEach((el) => {
     if (inView(el) || !shown(el)) return;

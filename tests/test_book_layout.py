@@ -56,7 +56,8 @@ def _slug(page: str) -> str:
 def _open(page, html_file: Path, width: int, dark: bool = False):
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(html_file.resolve().as_uri(), wait_until="load")
-    if dark:
+    if dark:  # what the theme's switch does, with the colour transitions turned off
+        page.add_style_tag(content="*, *::before, *::after { transition: none !important; }")
         page.evaluate("""() => { document.documentElement.dataset.theme = 'dark';
                                  document.documentElement.dataset.mode = 'dark'; }""")
     page.wait_for_function(MATH_DONE, timeout=30_000)
@@ -131,6 +132,25 @@ def test_the_layout_check_catches_overflow(tmp_path, browser):
     assert measured["pageOverflow"] > 0 and measured["pageCulprits"]
 
 
+@pytest.mark.browser
+def test_79_characters_of_code_fit_the_column_at_desktop_width(built_book, browser):
+    tab = browser.new_page()
+    _open(tab, built_book / "chapters/04_attention.html", WIDTHS["desktop"])
+    room, needed = tab.evaluate("""() => {
+        const pre = document.querySelector('.cell_input div.highlight pre');
+        const style = getComputedStyle(pre);
+        const line = document.createElement('span');
+        line.textContent = 'x'.repeat(79);
+        pre.appendChild(line);
+        const needed = line.getBoundingClientRect().width;
+        line.remove();
+        const room = pre.clientWidth - parseFloat(style.paddingLeft)
+                     - parseFloat(style.paddingRight);
+        return [room, needed]; }""")
+    tab.close()
+    assert needed <= room, f"79 characters need {needed:.0f} px, the code box has {room:.0f}"
+
+
 # ------------------------------------------------------------------------ navigation
 def _visible_toggle(tab, kind: str):
     return tab.locator(f".bd-header-article .{kind}-toggle").first
@@ -180,18 +200,33 @@ def test_desktop_menu_button_collapses_the_sidebar(built_book, browser):
 
 @pytest.mark.browser
 def test_no_tooltip_is_left_after_a_tap(built_book, browser):
+    """A phone (touch events, no hover) taps the navigation and colour-mode buttons next to the
+    search button: no tooltip stays on screen (without book.css, "Color mode" stays and covers
+    the search button)."""
     tab = browser.new_page()
+    cdp = browser.new_cdp_session(tab)
+    cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
+    cdp.send("Emulation.setEmulatedMedia", {"features": [{"name": "hover", "value": "none"},
+                                                         {"name": "pointer", "value": "coarse"}]})
     _open(tab, built_book / "chapters/04_attention.html", WIDTHS["phone"])
-    for selector in (".bd-header-article .theme-switch-button",
-                     ".bd-header-article .search-button"):
-        button = tab.locator(selector).first
-        if not button.is_visible():
-            continue
-        button.click()
-        tab.keyboard.press("Escape")  # closes the search dialog if one opened
-        tab.mouse.move(5, 880)        # the finger is lifted: nothing hovers the button
+    assert tab.evaluate("() => matchMedia('(hover: none)').matches")
+    tapped = 0
+    for selector in (".bd-header-article .primary-toggle",
+                     ".bd-header-article .theme-switch-button"):
+        box = tab.locator(selector).first.bounding_box()
+        point = {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
         tab.wait_for_timeout(400)
-        assert tab.locator(".tooltip.show").count() == 0, f"a tooltip stays after {selector}"
+        tab.keyboard.press("Escape")  # closes the navigation dialog the first tap opened
+        tab.wait_for_timeout(300)
+        tapped += 1
+        shown = tab.evaluate("""() => [...document.querySelectorAll('.tooltip')]
+            .filter(t => getComputedStyle(t).display !== 'none'
+                         && t.getBoundingClientRect().width > 0)
+            .map(t => t.textContent)""")
+        assert shown == [], f"tooltip {shown} left on screen after a tap on {selector}"
+    assert tapped == 2
     tab.close()
 
 
