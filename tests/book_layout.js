@@ -77,6 +77,10 @@
   document.querySelectorAll(".bd-article pre").forEach((el) => check("code or output", el));
   document.querySelectorAll(".bd-article code.literal").forEach((el) => check("inline code", el));
   document.querySelectorAll(".bd-article img").forEach((el) => check("image", el));
+  // the interactive views: every element of a view (tests of the views' own layout)
+  document.querySelectorAll(".bd-article [class*='lmcore-']").forEach((el) => {
+    if (viewRoot(el)) check("view", el);
+  });
 
   // what makes the page itself scroll sideways: shown elements reaching past the viewport
   // that no clipping ancestor hides (reported outermost first)

@@ -16,8 +16,8 @@ Claims, each measured in the built HTML or in headless Chromium:
   ``LMCORE_BOOK_SOLUTIONS=omit`` has none. Figures with myst-nb metadata are numbered per
   chapter with their caption and alt text; no image has its file path as alt text.
 
-Screenshots of every page at both widths (light mode) are written to ``_build/screenshots/``
-(printed by the tests; run with ``-s`` to see the path). The interactive views
+Screenshots of every page at both widths (whole pages in light mode, the top of each page in
+dark mode) are written to ``_build/screenshots/`` (printed by the tests; run with ``-s``). The interactive views
 (``lmcore-*`` elements) are measured by their own tests; here their elements are reported but
 do not fail the checks of the book's own elements.
 """
@@ -90,6 +90,17 @@ def test_nothing_is_cut_off_or_wider_than_the_column(width, page, layout):
     measured = layout[width, page]
     own = [p for p in measured["problems"] if not p["view"]]
     assert own == [], f"{page} at {WIDTHS[width]} px:\n" + "\n".join(map(json.dumps, own))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", list(WIDTHS))
+@pytest.mark.xfail(strict=True, reason=(
+    "the stored outputs of chapters 2, 3, 5 and 6 hold the views as they were before the "
+    "views' rework (lmcore/viz); re-execute those chapters, then remove this mark"))
+def test_the_views_fit_the_column(width, layout):
+    views = [f"{page}: {json.dumps(p)}" for (name, page), measured in layout.items()
+             if name == width for p in measured["problems"] if p["view"]]
+    assert views == [], f"at {WIDTHS[width]} px:\n" + "\n".join(views)
 
 
 @pytest.mark.browser
@@ -236,8 +247,11 @@ def test_no_tooltip_is_left_after_a_tap(built_book, browser):
 def test_dark_mode_controls_are_readable(width, built_book, browser):
     tab = browser.new_page()
     failures = []
+    (SCREENSHOTS / f"{width}-dark").mkdir(parents=True, exist_ok=True)
     for page in toc_pages():
         _open(tab, built_book / f"{page}.html", WIDTHS[width], dark=True)
+        tab.screenshot(path=str(SCREENSHOTS / f"{width}-dark" / f"{_slug(page)}.jpeg"),
+                       type="jpeg", quality=60)  # the top of the page, in dark mode
         for item in tab.evaluate(CONTRAST_JS):
             if item["ratio"] < item["needed"]:
                 failures.append(f"{page}: {json.dumps(item)}")
