@@ -16,8 +16,9 @@ What it does, each at the cause rather than by post-editing HTML:
   check cell after it (nbgrader ``grade: true``) are put behind a "Solution" toggle
   (``<details class="solution">``), like the conceptual answers behind "Answer".
   ``book_solutions = "omit"`` (or the environment variable ``LMCORE_BOOK_SOLUTIONS=omit``)
-  builds a book without them: the solution cell is replaced by nbgrader's student stub and
-  the check cell keeps its code but loses its stored result.
+  builds a book without them: the solution cell is replaced by nbgrader's student stub, the
+  check cell keeps its code but loses its stored result, and the notebooks offered for
+  download are the student edition (``lmcore.classroom.student_edition``).
 * **Alt text.** An image without alt text would get its file path as alt text (docutils'
   default). Such an image gets its figure caption instead, or a description naming the
   section it belongs to; ``figure-cell`` metadata in the notebooks is the proper fix
@@ -102,14 +103,31 @@ def _is_code_cell(node) -> bool:
     return isinstance(node, nodes.container) and node.get("nb_element") == "cell_code"
 
 
-def _student_stub(source: str) -> str:
-    """nbgrader's student version of a solution cell (lmcore.classroom has the one rule)."""
+def _classroom():
+    """lmcore.classroom, which holds the one rule for what a student gets."""
     try:
-        from lmcore.classroom import strip_solutions
+        from lmcore import classroom
     except ImportError:  # the book is built from the project root, next to lmcore/
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from lmcore.classroom import strip_solutions
-    return strip_solutions(source)[0]
+        from lmcore import classroom
+    return classroom
+
+
+def _student_stub(source: str) -> str:
+    """nbgrader's student version of a solution cell."""
+    return _classroom().strip_solutions(source)[0]
+
+
+def _student_sources(app, exception):
+    """Without solutions, the notebooks a reader can download from a page ("Download this
+    page") are the student edition too, not the master notebooks Sphinx copies to _sources/."""
+    if exception is not None or app.config.book_solutions != "omit" \
+            or app.builder.format != "html":
+        return
+    import nbformat
+    for path in sorted((Path(app.outdir) / "_sources").rglob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.write(_classroom().student_edition(notebook), path)
 
 
 def _cell_source(cell) -> str:
@@ -187,6 +205,7 @@ def setup(app):
                  latex=(_visit_skip, None), text=(_visit_skip, None))
     app.connect("doctree-read", _solutions)
     app.connect("doctree-read", _alt_text)
+    app.connect("build-finished", _student_sources)
     app.connect("env-get-updated", _number_per_chapter, priority=900)
     app.connect("html-page-context", _drop_thebe, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

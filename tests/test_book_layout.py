@@ -386,9 +386,19 @@ def _build_fixture(tmp_path: Path, solutions: str) -> Path:
     return source / "_build" / "html" / "chapters" / "03_fixture.html"
 
 
+def _downloadable(html_file: Path) -> str:
+    """The notebook a reader downloads from the page."""
+    return (html_file.parents[1] / "_sources" / "chapters" / "03_fixture.ipynb").read_text()
+
+
 @pytest.fixture(scope="module")
-def fixture_folded(tmp_path_factory):
-    return _html(_build_fixture(tmp_path_factory.mktemp("fold"), "fold"))
+def fixture_folded_page(tmp_path_factory) -> Path:
+    return _build_fixture(tmp_path_factory.mktemp("fold"), "fold")
+
+
+@pytest.fixture(scope="module")
+def fixture_folded(fixture_folded_page):
+    return _html(fixture_folded_page)
 
 
 def test_fixture_figures_are_numbered_captioned_with_alt_text(fixture_folded):
@@ -414,6 +424,10 @@ def test_fixture_equations_are_numbered_per_chapter(fixture_folded):
         ["(3.2)", "(3.1)"]
 
 
+def test_the_fixture_book_with_solutions_offers_the_master_notebook(fixture_folded_page):
+    assert "return 2 * x" in _downloadable(fixture_folded_page)
+
+
 def test_fixture_solution_and_its_check_are_folded(fixture_folded):
     [box] = fixture_folded.select("details.solution")
     assert box.summary.get_text(strip=True) == "Solution"
@@ -425,8 +439,11 @@ def test_fixture_solution_and_its_check_are_folded(fixture_folded):
 
 
 def test_a_book_without_solutions(tmp_path):
-    soup = _html(_build_fixture(tmp_path, "omit"))
+    html_file = _build_fixture(tmp_path, "omit")
+    soup = _html(html_file)
     text = soup.get_text()
+    notebook = _downloadable(html_file)
+    assert "return 2 * x" not in notebook and "NotImplementedError" in notebook
     assert not soup.select("details.solution")
     assert "return 2 * x" not in text and "[PASSED]" not in text
     assert "raise NotImplementedError()" in text and "def double(x):" in text
