@@ -17,9 +17,9 @@ Claims, each measured in the built HTML or in headless Chromium:
   chapter with their caption and alt text; no image has its file path as alt text.
 
 Screenshots of every page at both widths (whole pages in light mode, the top of each page in
-dark mode) are written to ``_build/screenshots/`` (printed by the tests; run with ``-s``). The interactive views
-(``lmcore-*`` elements) are measured by their own tests; here their elements are reported but
-do not fail the checks of the book's own elements.
+dark mode) are written to ``_build/screenshots/`` (printed by the tests; run with ``-s``).
+The elements of the interactive views (``lmcore-*``) are measured by one separate test per
+width; they do not fail the checks of the book's own elements.
 """
 
 from __future__ import annotations
@@ -420,8 +420,8 @@ def test_fixture_figures_are_numbered_captioned_with_alt_text(fixture_folded):
 def test_fixture_equations_are_numbered_per_chapter(fixture_folded):
     assert [_eqno(s) for s in fixture_folded.select("span.eqno")] == \
         ["(3.1)", "(3.2)"]
-    assert [a.get_text(strip=True) for a in fixture_folded.select("a.reference[href*='#equation-']")] == \
-        ["(3.2)", "(3.1)"]
+    references = fixture_folded.select("a.reference[href*='#equation-']")
+    assert [a.get_text(strip=True) for a in references] == ["(3.2)", "(3.1)"]
 
 
 def test_the_fixture_book_with_solutions_offers_the_master_notebook(fixture_folded_page):
