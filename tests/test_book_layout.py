@@ -241,6 +241,28 @@ def test_no_tooltip_is_left_after_a_tap(built_book, browser):
     tab.close()
 
 
+@pytest.mark.browser
+def test_a_figure_shrunk_on_a_phone_opens_at_full_size(built_book, browser):
+    tab = browser.new_page()
+    _open(tab, built_book / "chapters/05_multi_head_attention.html", WIDTHS["phone"])
+    index = tab.evaluate("""() => [...document.querySelectorAll('.bd-article .cell_output img')]
+        .findIndex(img => img.naturalWidth > 1.5 * img.clientWidth)""")
+    assert index >= 0, "no figure is shown smaller than its real size on a phone"
+    figure = tab.locator(".bd-article .cell_output img").nth(index)
+    figure.scroll_into_view_if_needed()
+    figure.click()
+    dialog = tab.locator("dialog.book-figure-zoom")
+    assert dialog.evaluate("d => d.open")
+    shown = dialog.locator("img").evaluate("i => [i.clientWidth, i.naturalWidth]")
+    assert shown[0] == shown[1], "the enlarged figure is not at its real size"
+    assert dialog.evaluate("d => d.getBoundingClientRect().right") <= WIDTHS["phone"]
+    assert dialog.evaluate("d => d.scrollWidth > d.clientWidth")  # it scrolls inside
+    dialog.click()
+    assert not dialog.evaluate("d => d.open")
+    assert tab.evaluate("() => document.documentElement.scrollWidth") <= WIDTHS["phone"]
+    tab.close()
+
+
 # ------------------------------------------------------------------------- dark mode
 @pytest.mark.browser
 @pytest.mark.parametrize("width", list(WIDTHS))

@@ -16,7 +16,12 @@
    Display math. MathJax 3 does not break lines. A formula a little wider than its box is
    drawn smaller to fit, if 80 % of its size or more is enough (measured after MathJax has typeset the page, again when the
    window is resized); a longer formula keeps its size and scrolls inside its own box (book.css),
-   with its equation number always visible beside it. */
+   with its equation number always visible beside it.
+
+   Figures. A figure drawn wider than the column is scaled down to fit it (on a phone a
+   five-panel figure becomes very small). A click or tap on a figure that is shown smaller
+   than its real size opens it at full size in a dialog that scrolls; a click, a tap or
+   Escape closes it. */
 (function () {
   "use strict";
 
@@ -100,7 +105,32 @@
     }, 100);
   }
 
+  function zoomableFigures() {
+    var dialog = null;
+    document.querySelectorAll(".bd-article .cell_output img").forEach(function (img) {
+      img.addEventListener("click", function () {
+        if (img.naturalWidth <= img.clientWidth + 1) return;  // already at full size
+        if (!dialog) {
+          dialog = document.createElement("dialog");
+          dialog.className = "book-figure-zoom";
+          dialog.addEventListener("click", function () { dialog.close(); });
+          document.body.appendChild(dialog);
+        }
+        dialog.textContent = "";
+        var large = document.createElement("img");
+        large.src = img.src;
+        large.alt = img.alt;
+        dialog.appendChild(large);
+        dialog.showModal();
+      });
+      img.addEventListener("mouseenter", function () {
+        img.classList.toggle("book-zoomable", img.naturalWidth > img.clientWidth + 1);
+      });
+    });
+  }
+
   onReady(function () {
+    zoomableFigures();
     if (document.querySelector("div.math")) {
       whenMathJaxIsDone(fitDisplayMath);
       var pending = null;
