@@ -26,6 +26,10 @@ _EXPORTS: dict[str, str] = {
     "load_corpus": "lmcore.data",
     "corpus_words": "lmcore.data",
     "word_tokens": "lmcore.data",
+    "word_similarity_pairs": "lmcore.data",
+    # rank correlation with human judgements (chapter 3)
+    "spearman": "lmcore.stats",
+    "average_ranks": "lmcore.stats",
     # the smallest language models (chapter 1)
     "NGramLM": "lmcore.ngram",
     # words as vectors (chapter 3)
