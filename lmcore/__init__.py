@@ -9,6 +9,8 @@ name                       module                          chapter
 =========================  ==============================  =========
 load_corpus, corpus_words  lmcore.data                     1, 3
 cosine_similarity, ...     lmcore.cooccurrence             3
+spearman, average_ranks    lmcore.stats                    3
+word_similarity_pairs      lmcore.data                     3
 check                      lmcore.exercises                all
 =========================  ==============================  =========
 """
