@@ -9,6 +9,8 @@ name                       module                          chapter
 =========================  ==============================  =========
 load_corpus, corpus_words  lmcore.data                     1, 3
 cosine_similarity, ...     lmcore.cooccurrence             3
+spearman, average_ranks    lmcore.stats                    3
+word_similarity_pairs      lmcore.data                     3
 check                      lmcore.exercises                all
 =========================  ==============================  =========
 """
@@ -26,6 +28,10 @@ _EXPORTS: dict[str, str] = {
     "load_corpus": "lmcore.data",
     "corpus_words": "lmcore.data",
     "word_tokens": "lmcore.data",
+    "word_similarity_pairs": "lmcore.data",
+    # rank correlation with human judgements (chapter 3)
+    "spearman": "lmcore.stats",
+    "average_ranks": "lmcore.stats",
     # the smallest language models (chapter 1)
     "NGramLM": "lmcore.ngram",
     # words as vectors (chapter 3)

