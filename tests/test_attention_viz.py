@@ -147,9 +147,24 @@ def test_live_explorer_shows_a_model_error_instead_of_crashing():
         return random_attention(1, 1, 1), [text]
 
     explorer = AttentionExplorer(model_fn, "hello")
+    assert len(explorer.output.outputs) == 1
     explorer.text.value = ""
     assert "type a sentence" in explorer.message.value
-    assert explorer.view.data["tokens"] == ["hello"]   # the last good view stays
+    # no picture of the earlier sentence stays under the error
+    assert explorer.view is None and explorer.output.outputs == ()
+    explorer.text.value = "again"                      # a valid sentence draws again
+    assert explorer.view.data["tokens"] == ["again"] and len(explorer.output.outputs) == 1
+
+
+def test_live_explorer_view_has_no_controls_of_its_own():
+    """One state: the explorer's layer and head pick what its (locked) view shows."""
+    explorer = AttentionExplorer(lambda text: (random_attention(3, 2, 2), text.split()),
+                                 "a b")
+    explorer.layer.value = 2
+    explorer.head.value = 1
+    assert explorer.view.data["locked"] and explorer.view.data["layer"] == 2
+    assert explorer.view.data["selected_heads"] == [1]
+    assert head_view(random_attention(3, 2, 2), ["a", "b"]).data["locked"] is False
 
 
 def test_live_explorer_runs_the_real_model():

@@ -81,7 +81,7 @@ def test_static_view_shows_hostile_text_without_running_it(explorer, tmp_path, o
     views = page.locator("div.lmcore-nn")
     assert views.count() == 2
     views.nth(0).locator("input[type=text]").fill(EVIL)
-    assert views.nth(0).locator(".word").first.text_content() == EVIL
+    assert views.nth(0).locator(".lmnn-word").first.text_content() == EVIL
     assert page.evaluate("window.pwned") is None
     assert page.locator("b").count() == 0
     assert views.nth(1).get_attribute("data-shown") == "king|2|ppmi"  # the other view unchanged
