@@ -22,6 +22,10 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: a CPU wheel; an unpinned torch would pull a multi-GB CUDA build
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test]'
+	# the book's kernel (every chapter's metadata names it), and JupyterLab as learners get
+	# it: widget state saved with the notebook, nbgrader's panels off (lmcore/viz/labsetup.py)
+	$(PY) -m ipykernel install --sys-prefix --name lmbook --display-name "Python (lmbook)"
+	$(PY) -m lmcore.viz.labsetup
 	$(PY) -m lmcore.data install
 	touch $(STAMP)
 
