@@ -98,7 +98,9 @@ def page(view, tmp_path_factory):
     if not os.path.exists("/usr/bin/chromium"):
         pytest.skip("Chromium is not installed (make browser)")
     path = tmp_path_factory.mktemp("view") / "tokens.html"
-    path.write_text("<!doctype html><meta charset='utf-8'><body>"
+    # the book theme's rule that once stretched every token of a ".row" to the full width
+    theme = "<style>.row>*{width:100%}</style>"
+    path.write_text("<!doctype html><meta charset='utf-8'>" + theme + "<body>"
                     + view.static_view(EXAMPLES)._repr_html_() + "</body>", encoding="utf-8")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -125,6 +127,15 @@ def test_static_view_renders_every_tokenizer_for_the_first_example(page, view):
     for name, tokens in expected.items():
         assert rows[name] == [t["text"] for t in tokens]
     assert page.get_attribute(".lmcore-tokens", "data-shown") == "example-0"
+
+
+def test_tokens_sit_side_by_side_under_the_book_theme_and_on_a_phone(page):
+    page.set_viewport_size({"width": 390, "height": 800})
+    tokens = page.locator(".lmcore-tokens .lmtok-row").nth(1).locator(".lmtok-tok")
+    first, second = tokens.nth(0).bounding_box(), tokens.nth(1).bounding_box()
+    assert first["y"] == second["y"] and second["x"] > first["x"] + first["width"] - 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def test_static_view_switches_examples_on_click(page, view):
