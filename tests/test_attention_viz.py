@@ -370,3 +370,23 @@ def test_views_fit_a_column_and_a_phone_and_stay_readable_in_dark_mode(open_page
         assert colours[0] != colours[1], (selector, colours)
         assert colours[0] != "rgb(255, 255, 255)" or "255, 255, 255" not in colours[1]
     assert errors == [] and requests == [url]
+
+
+@pytest.mark.browser
+def test_head_view_heading_follows_the_selection(open_page):
+    tokens = ["[CLS]", "a", "b", "[SEP]"]
+    view = head_view(random_attention(3, 4, 4), tokens, layer=0, heads=[2],
+                     title="layer 0, head 2: a named head")
+    page, requests, errors, url = open_page(view)
+    root = page.locator(".lmcore-attention")
+    title = root.locator(".lmav-title").first
+    assert title.text_content() == "layer 0, head 2: a named head"
+    root.locator("select.lmav-layer").select_option("2")
+    assert title.text_content() == "layer 2, head 2"
+    root.locator(".lmav-chip[data-head='3']").click()
+    assert title.text_content() == "layer 2, heads 2, 3"
+    root.locator(".lmav-btn", has_text="all").click()
+    assert title.text_content() == "layer 2, all heads"
+    root.locator(".lmav-btn", has_text="none").click()
+    assert title.text_content() == "layer 2, no head"
+    assert errors == [] and requests == [url]
