@@ -226,6 +226,13 @@ def test_chapter_5_runs_its_explorer_agrees_and_reopens_without_errors(lab, lab_
     name = "05_multi_head_attention.ipynb"
     page = lab_page
     _open(page, base, name)
+    # trusted (the command palette's "Trust Notebook"), before running: still no widget error
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:trust'); }")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    page.wait_for_function("() => !document.querySelector('.jp-Dialog')")
+    page.wait_for_timeout(2000)
+    _check_views(page, name, _stored_views(root / name), shots)
+    page.screenshot(path=str(shots / "05-trusted-before-running.png"))
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function(
         """() => { const panel = window.jupyterapp.shell.currentWidget;
