@@ -38,6 +38,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --no-deps $(TORCH_SPEC) --extra-index-url $(TORCH_INDEX)
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
 	$(PY) -m pip install --quiet -e '.[test]'
+	# the book's kernel (every chapter's metadata names it), and JupyterLab as learners get
+	# it: widget state saved with the notebook, nbgrader's panels off (lmcore/viz/labsetup.py)
+	$(PY) -m ipykernel install --sys-prefix --name lmbook --display-name "Python (lmbook)"
+	$(PY) -m lmcore.viz.labsetup
 	$(PY) -m lmcore.data install
 	touch $(STAMP)
 

@@ -25,17 +25,41 @@ def _notebooks(paths: list[str]) -> list[Path]:
     return found
 
 
+# The book's kernel, installed by the set-up (Makefile):
+#   python -m ipykernel install --sys-prefix --name lmbook --display-name "Python (lmbook)"
+KERNELSPEC = {"name": "lmbook", "display_name": "Python (lmbook)", "language": "python"}
+
+
+def _kernel_name() -> str:
+    """The book's kernel if the set-up installed it, else the environment's python3 (the
+    same interpreter either way)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    specs = KernelSpecManager().find_kernel_specs()
+    return KERNELSPEC["name"] if KERNELSPEC["name"] in specs else "python3"
+
+
 def execute_notebook(path: Path, timeout: int = 600) -> None:
-    """Run ``path`` top to bottom in a fresh kernel (from its own folder) and store the outputs."""
+    """Run ``path`` top to bottom in a fresh kernel (from its own folder) and store the outputs.
+
+    The stored notebook names the book's kernel (``KERNELSPEC``) with the ``language_info``
+    the kernel reported, so JupyterLab opens it without guessing a kernel or marking it
+    modified; it stores no widget state, and its widget outputs are emptied
+    (:func:`lmcore.viz._live.forget_widget_views`), so JupyterLab shows the notice and
+    picture displayed before each widget instead of "model not found".
+    """
     import nbformat
     from nbclient import NotebookClient
 
+    from lmcore.viz._live import forget_widget_views
+
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+    client = NotebookClient(notebook, timeout=timeout, kernel_name=_kernel_name(),
                             resources={"metadata": {"path": str(path.parent)}},
                             store_widget_state=False)
     client.execute()
     notebook.metadata.pop("widgets", None)
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    forget_widget_views(notebook)
     nbformat.write(notebook, path)
 
 

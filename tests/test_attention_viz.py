@@ -147,9 +147,24 @@ def test_live_explorer_shows_a_model_error_instead_of_crashing():
         return random_attention(1, 1, 1), [text]
 
     explorer = AttentionExplorer(model_fn, "hello")
+    assert len(explorer.output.outputs) == 1
     explorer.text.value = ""
     assert "type a sentence" in explorer.message.value
-    assert explorer.view.data["tokens"] == ["hello"]   # the last good view stays
+    # no picture of the earlier sentence stays under the error
+    assert explorer.view is None and explorer.output.outputs == ()
+    explorer.text.value = "again"                      # a valid sentence draws again
+    assert explorer.view.data["tokens"] == ["again"] and len(explorer.output.outputs) == 1
+
+
+def test_live_explorer_view_has_no_controls_of_its_own():
+    """One state: the explorer's layer and head pick what its (locked) view shows."""
+    explorer = AttentionExplorer(lambda text: (random_attention(3, 2, 2), text.split()),
+                                 "a b")
+    explorer.layer.value = 2
+    explorer.head.value = 1
+    assert explorer.view.data["locked"] and explorer.view.data["layer"] == 2
+    assert explorer.view.data["selected_heads"] == [1]
+    assert head_view(random_attention(3, 2, 2), ["a", "b"]).data["locked"] is False
 
 
 def test_live_explorer_runs_the_real_model():
@@ -319,4 +334,59 @@ def test_sentence_pairs_filter_and_causal_label(open_page):
         for item in top)
     note = page.locator(".lmcore-attention").nth(1).locator(".lmav-note").all_text_contents()
     assert any(text.startswith("causal") for text in note)
+    assert errors == [] and requests == [url]
+
+
+@pytest.mark.browser
+def test_views_fit_a_column_and_a_phone_and_stay_readable_in_dark_mode(open_page):
+    """At 688 px (the book's column) and 390 px (a phone) no view is wider than the page;
+    the model view's grid scales down with its labels; in the book's dark mode the head
+    view's buttons and selector keep their text visibly different from their background."""
+    tokens = ["[CLS]"] + [f"word{i}" for i in range(18)] + ["[SEP]"]
+    attention = random_attention(6, 12, len(tokens))
+    head = head_view(attention, tokens, title="a head view")
+    model = model_view(attention, tokens, title="every layer and head")
+    page, requests, errors, url = open_page(head, model)
+    for width in (688, 390):
+        page.set_viewport_size({"width": width, "height": 800})
+        page.wait_for_timeout(100)
+        overflow = page.evaluate("""() => [...document.querySelectorAll('.lmcore-attention')]
+            .map(v => v.getBoundingClientRect().right - document.documentElement.clientWidth)""")
+        assert max(overflow) <= 1, (width, overflow)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        grid = page.locator(".lmav-grid")
+        assert grid.evaluate("g => g.scrollWidth <= g.clientWidth + 1")
+        last = page.locator("canvas.lmav-thumb[data-layer='5'][data-head='11']")
+        label = page.locator(".lmav-rowlabel").nth(5)
+        assert last.bounding_box()["x"] + last.bounding_box()["width"] <= width
+        assert abs(label.bounding_box()["y"] - last.bounding_box()["y"]) < last.bounding_box()[
+            "height"]                                   # the layer label stays with its row
+    page.evaluate("() => { document.documentElement.setAttribute('data-theme', 'dark');"
+                  " document.body.style.background = '#121212';"
+                  " document.body.style.color = '#fff'; }")
+    for selector in (".lmav-btn", "select.lmav-layer"):
+        colours = page.locator(selector).first.evaluate(
+            "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]")
+        assert colours[0] != colours[1], (selector, colours)
+        assert colours[0] != "rgb(255, 255, 255)" or "255, 255, 255" not in colours[1]
+    assert errors == [] and requests == [url]
+
+
+@pytest.mark.browser
+def test_head_view_heading_follows_the_selection(open_page):
+    tokens = ["[CLS]", "a", "b", "[SEP]"]
+    view = head_view(random_attention(3, 4, 4), tokens, layer=0, heads=[2],
+                     title="layer 0, head 2: a named head")
+    page, requests, errors, url = open_page(view)
+    root = page.locator(".lmcore-attention")
+    title = root.locator(".lmav-title").first
+    assert title.text_content() == "layer 0, head 2: a named head"
+    root.locator("select.lmav-layer").select_option("2")
+    assert title.text_content() == "layer 2, head 2"
+    root.locator(".lmav-chip[data-head='3']").click()
+    assert title.text_content() == "layer 2, heads 2, 3"
+    root.locator(".lmav-btn", has_text="all").click()
+    assert title.text_content() == "layer 2, all heads"
+    root.locator(".lmav-btn", has_text="none").click()
+    assert title.text_content() == "layer 2, no head"
     assert errors == [] and requests == [url]

@@ -69,18 +69,19 @@ def test_neighbour_explorer_reacts_to_input(built_book, open_page):
     assert root.get_attribute("data-shown") == "king|2|ppmi"
 
     def shown_words():
-        return root.locator(".neighbours .word").all_text_contents()
+        return root.locator(".lmnn-neighbours .lmnn-word").all_text_contents()
 
     assert shown_words() == [w for w, _ in data["neighbours"]["king"]["2"]["ppmi"]]
     root.locator("input[type=text]").fill("sword")
     assert root.get_attribute("data-shown") == "sword|2|ppmi"
     assert shown_words() == [w for w, _ in data["neighbours"]["sword"]["2"]["ppmi"]]
     root.locator("select").select_option("10")
-    root.locator("input[value=counts]").check()
+    root.locator("button[data-weighting=counts]").click()
+    assert root.locator("button[data-weighting=counts]").get_attribute("aria-pressed") == "true"
     assert root.get_attribute("data-shown") == "sword|10|counts"
     assert shown_words() == [w for w, _ in data["neighbours"]["sword"]["10"]["counts"]]
     root.locator("input[type=text]").fill("zzzz")
-    assert "Not precomputed" in root.locator(".note").text_content()
+    assert "Not precomputed" in root.locator(".lmnn-note").text_content()
     assert recorder.errors == [] and recorder.outside_requests() == []
 
 

@@ -77,7 +77,7 @@ def test_live_widget_recomputes_every_row_and_escapes_text(view):
     assert "<script" not in shown and html.escape("<script>alert(1)</script>") in shown
     for name in view.tokenizers:
         n = len(view.tokenizers[name].encode(controls["text"].value))
-        assert f"{html.escape(name)} <span class='count'>({n} tokens)</span>" in shown
+        assert f"{html.escape(name)} <span class='lmtok-count' style='font-weight:400'>({n} tokens)</span>" in shown
     controls["show_ids"].value = True
     assert f">{T.gpt2_tokenizer().encode('<script>')[0]}</span>" in controls["output"].value
 
@@ -98,7 +98,9 @@ def page(view, tmp_path_factory):
     if not os.path.exists("/usr/bin/chromium"):
         pytest.skip("Chromium is not installed (make browser)")
     path = tmp_path_factory.mktemp("view") / "tokens.html"
-    path.write_text("<!doctype html><meta charset='utf-8'><body>"
+    # the book theme's rule that once stretched every token of a ".row" to the full width
+    theme = "<style>.row>*{width:100%}</style>"
+    path.write_text("<!doctype html><meta charset='utf-8'>" + theme + "<body>"
                     + view.static_view(EXAMPLES)._repr_html_() + "</body>", encoding="utf-8")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -114,8 +116,8 @@ def page(view, tmp_path_factory):
 
 
 def _rows(page) -> dict[str, list[str]]:
-    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.lmcore-tokens .row')]
-        .map(r => [r.dataset.tokenizer, [...r.querySelectorAll('.tok')].map(s => s.textContent)]))""")
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.lmcore-tokens .lmtok-row')]
+        .map(r => [r.dataset.tokenizer, [...r.querySelectorAll('.lmtok-tok')].map(s => s.textContent)]))""")
 
 
 def test_static_view_renders_every_tokenizer_for_the_first_example(page, view):
@@ -127,13 +129,22 @@ def test_static_view_renders_every_tokenizer_for_the_first_example(page, view):
     assert page.get_attribute(".lmcore-tokens", "data-shown") == "example-0"
 
 
+def test_tokens_sit_side_by_side_under_the_book_theme_and_on_a_phone(page):
+    page.set_viewport_size({"width": 390, "height": 800})
+    tokens = page.locator(".lmcore-tokens .lmtok-row").nth(1).locator(".lmtok-tok")
+    first, second = tokens.nth(0).bounding_box(), tokens.nth(1).bounding_box()
+    assert first["y"] == second["y"] and second["x"] > first["x"] + first["width"] - 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
 def test_static_view_switches_examples_on_click(page, view):
     page.click("button[data-example='1']")
     assert page.get_attribute(".lmcore-tokens", "data-shown") == "example-1"
     assert _rows(page)["GPT-2"] == [t["text"] for t in view.rows(EXAMPLES["chinese"])["GPT-2"]]
-    page.click("button.ids-toggle")
+    page.click("button.lmtok-ids")
     assert _rows(page)["GPT-2"] == [str(i) for i in T.gpt2_tokenizer().encode(EXAMPLES["chinese"])]
-    page.click("button.ids-toggle")
+    page.click("button.lmtok-ids")
 
 
 def test_static_view_shows_the_bytes_of_any_typed_text(page):
@@ -151,7 +162,7 @@ def test_static_view_shows_a_script_token_as_text_and_never_runs_it(page, view):
     texts = _rows(page)["space split"]
     assert texts == ["</script><script>window.__pwned", "=", "1</script>"]
     assert page.evaluate("() => window.__pwned") is None
-    assert page.evaluate("() => document.querySelectorAll('.rows script').length") == 0
+    assert page.evaluate("() => document.querySelectorAll('.lmtok-rows script').length") == 0
     assert page.dialogs == [] and page.errors == []
 
 

@@ -142,15 +142,15 @@ def test_static_masking_view_remasks_on_click_offline_and_shows_text_as_text(tmp
     page = open_page(path)
     p = page.page
     tokens = tokenizer.convert_ids_to_tokens(tokenizer.encode_pair(LINE)["input_ids"])
-    assert p.locator(".lmcore-masking .chip").count() == len(tokens)
-    counted = p.locator(".lmcore-masking .chip.counted").count()
+    assert p.locator(".lmcore-masking .lmmask-chip").count() == len(tokens)
+    counted = p.locator(".lmcore-masking .lmmask-chip.lmmask-counted").count()
     assert counted == round(0.15 * (len(tokens) - 2))
     shown = [masking_sample(tokenizer, LINE, s)["shown"] for s in range(5)]
-    top = lambda: p.eval_on_selector_all(".lmcore-masking .chip", "(cs) => cs.map(c => c.firstChild.textContent)")  # noqa: E731
+    top = lambda: p.eval_on_selector_all(".lmcore-masking .lmmask-chip", "(cs) => cs.map(c => c.firstChild.textContent)")  # noqa: E731
     assert top() == shown[0]
     p.click(".lmcore-masking button.remask")
     assert top() == shown[1] and "masking 2 of 5" in p.text_content(".lmcore-masking")
-    assert p.locator(".lmcore-masking .chip.counted").count() == counted
+    assert p.locator(".lmcore-masking .lmmask-chip.lmmask-counted").count() == counted
     assert page.errors == [] and page.outside_requests() == []
 
     hostile = _write(tmp_path, masking_view(ScriptTokenizer(), "<img src=x onerror=window.__pwned=1> a b c d e f g",
@@ -160,4 +160,4 @@ def test_static_masking_view_remasks_on_click_offline_and_shows_text_as_text(tmp
         page2.page.click(".lmcore-masking button.remask")
     assert page2.page.locator(".lmcore-masking img").count() == 0
     assert page2.page.evaluate("() => window.__pwned") is None
-    assert "<img" in page2.page.text_content(".lmcore-masking .chips")
+    assert "<img" in page2.page.text_content(".lmcore-masking .lmmask-chips")

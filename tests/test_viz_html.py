@@ -81,8 +81,35 @@ def test_static_view_shows_hostile_text_without_running_it(explorer, tmp_path, o
     views = page.locator("div.lmcore-nn")
     assert views.count() == 2
     views.nth(0).locator("input[type=text]").fill(EVIL)
-    assert views.nth(0).locator(".word").first.text_content() == EVIL
+    assert views.nth(0).locator(".lmnn-word").first.text_content() == EVIL
     assert page.evaluate("window.pwned") is None
     assert page.locator("b").count() == 0
     assert views.nth(1).get_attribute("data-shown") == "king|2|ppmi"  # the other view unchanged
+    assert recorder.errors == [] and recorder.outside_requests() == []
+
+
+@pytest.mark.browser
+def test_explorer_shows_its_values_on_a_phone_and_its_weighting_reads_right(
+        explorer, tmp_path, open_page):
+    page_file = tmp_path / "view.html"
+    page_file.write_text("<html><body style='margin:8px'>"
+                         f"{explorer.static_view(['king', 'sword']).html}</body></html>")
+    recorder = open_page(page_file)
+    page = recorder.page
+    for width in (688, 390):
+        page.set_viewport_size({"width": width, "height": 700})
+        values = page.locator(".lmnn-value")
+        assert values.count() == 3
+        for index in range(values.count()):
+            box = values.nth(index).bounding_box()
+            assert box["width"] > 0 and box["x"] + box["width"] <= width
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # the pressed weighting is the one shown, in light and dark mode
+    pressed = page.locator(".lmnn-choice[aria-pressed=true]")
+    assert pressed.count() == 1 and pressed.text_content() == "ppmi"
+    page.evaluate("document.documentElement.setAttribute('data-theme', 'dark')")
+    on = pressed.evaluate("e => getComputedStyle(e).backgroundColor")
+    off = page.locator(".lmnn-choice[aria-pressed=false]").evaluate(
+        "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color]")
+    assert on == "rgb(79, 129, 189)" and off[0] != on and off[0] != off[1]
     assert recorder.errors == [] and recorder.outside_requests() == []

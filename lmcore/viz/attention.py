@@ -43,7 +43,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from lmcore._validate import bad_argument, check_int
-from lmcore.viz._html import StaticView, standalone_view
+from lmcore.viz._live import display_live
+from lmcore.viz._html import StaticView, asset, figure_img, new_figure, standalone_view
 
 __all__ = ["head_view", "model_view", "AttentionView", "AttentionExplorer", "attention_explorer",
            "attention_array"]
@@ -169,12 +170,14 @@ def _payload(kind: str, attention: Any, tokens: Any, function: str, *,
 class AttentionView(StaticView):
     """A head view or model view: displays itself in Jupyter and in the HTML book.
 
-    ``.html`` is the self-contained HTML; ``.data`` the embedded data (weights as base64 bytes).
+    ``.html`` is the self-contained HTML; ``.data`` the embedded data (weights as base64 bytes);
+    ``.picture`` the static picture (a PNG ``<img>``) shown where scripts do not run.
     """
 
-    def __init__(self, html: str, data: dict):
+    def __init__(self, html: str, data: dict, picture: str = ""):
         super().__init__(html)
         self.data = data
+        self.picture = picture
 
     def __repr__(self) -> str:
         d = self.data
@@ -182,14 +185,97 @@ class AttentionView(StaticView):
                 f"{', causal' if d['causal'] else ''}>")
 
 
+def _strongest(array: np.ndarray, tokens: list[str], layer: int, heads: list[int],
+               count: int = 3) -> str:
+    """The ``count`` strongest links (mean over ``heads``) as text, for the picture's alt."""
+    mean = array[layer, heads].mean(axis=0)                    # [n, n]
+    n = mean.shape[0]
+    order = np.argsort(-mean, axis=None, kind="stable")[:count]
+    return "; ".join(f"{tokens[k // n]} -> {tokens[k % n]} {mean.flat[k]:.2f}" for k in order)
+
+
+def head_picture(array: np.ndarray, tokens: list[str], layer: int, heads: list[int],
+                 title: str = "") -> str:
+    """A PNG of one layer's line view (the view's static picture)."""
+    n = len(tokens)
+    figure = new_figure(4.6, 0.6 + 0.2 * n)
+    axes = figure.add_axes((0.3, 0.02, 0.4, 0.96 - (0.35 / (0.6 + 0.2 * n) if title else 0)))
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import to_rgb
+    segments, colours = [], []
+    for h in heads:
+        rgb = to_rgb(HEAD_COLOURS[h % len(HEAD_COLOURS)])
+        for q, k in zip(*np.nonzero(array[layer, h] >= 0.05)):   # the clearly visible lines
+            segments.append([(0.0, q), (1.0, k)])
+            colours.append((*rgb, min(1.0, float(array[layer, h, q, k]))))
+    axes.add_collection(LineCollection(segments, colors=colours, linewidths=1.2))
+    for i, token in enumerate(tokens):
+        label = token if len(token) <= 14 else token[:13] + "\u2026"
+        axes.text(-0.03, i, label, ha="right", va="center", fontsize=9)
+        axes.text(1.03, i, label, ha="left", va="center", fontsize=9)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(n - 0.5, -0.5)
+    axes.axis("off")
+    shown = "all heads" if len(heads) == array.shape[1] else (
+        "head " if len(heads) == 1 else "heads ") + ", ".join(map(str, heads))
+    heading = title or f"layer {layer}, {shown}"
+    if title:
+        figure.suptitle(heading, fontsize=10, y=0.995, va="top")
+    alt = (f"Attention lines, layer {layer}, {shown}: each token on the left joined to the "
+           f"tokens it attends to on the right; strongest: "
+           f"{_strongest(array, tokens, layer, heads)}")
+    return figure_img(figure, alt, "lmav-static")
+
+
+def model_picture(array: np.ndarray, title: str = "") -> str:
+    """A PNG of every layer x head as small heat maps (the model view's static picture).
+
+    One image: the maps tiled with grey gaps (white = 0, dark blue = 1, as in
+    the view), labelled with the layer at the left and the head on top.
+    """
+    layers, heads, n, _ = array.shape
+    gap = max(1, n // 8)
+    tile = n + gap
+    mosaic = np.full((layers * tile - gap, heads * tile - gap, 3), 0.8)  # grey gaps
+    blue = np.array([0.88, 0.53, 0.29])            # the view's colour scale: 1 - w * blue
+    for layer in range(layers):
+        for head in range(heads):
+            rows, cols = layer * tile, head * tile
+            mosaic[rows:rows + n, cols:cols + n] = 1 - array[layer, head][..., None] * blue
+    width = 6.5
+    left, right = 0.75, 0.1
+    cell = min(0.5, (width - left - right) / heads)
+    top = 0.3 + (0.3 if title else 0)
+    height = cell * layers + top + 0.05
+    figure = new_figure(width, height)
+    axes = figure.add_axes((left / width, 0.05 / height, cell * heads / width,
+                            cell * layers / height))
+    axes.imshow(mosaic, interpolation="nearest", aspect="auto")
+    axes.set_xticks([head * tile + n / 2 - 0.5 for head in range(heads)],
+                    [str(head) for head in range(heads)], fontsize=9)
+    axes.set_yticks([layer * tile + n / 2 - 0.5 for layer in range(layers)],
+                    [f"layer {layer}" for layer in range(layers)], fontsize=9)
+    axes.xaxis.tick_top()
+    axes.tick_params(length=0)
+    for spine in axes.spines.values():
+        spine.set_visible(False)
+    if title:
+        figure.suptitle(title, fontsize=10, y=0.995, va="top")
+    alt = (f"Attention maps of {layers} layers x {heads} heads (rows: layers, columns: heads; "
+           f"in each map row = query, column = key, darker = more attention)")
+    return figure_img(figure, alt, "lmav-static")
+
+
 def head_view(attention: Any, tokens: Sequence[str], *, layer: int = 0,
               heads: Sequence[int] | None = None, sentence_b_start: int | None = None,
-              causal: bool | None = None, title: str | None = None) -> AttentionView:
+              causal: bool | None = None, title: str | None = None,
+              locked: bool = False) -> AttentionView:
     """One layer's attention as lines from query tokens (left) to key tokens (right).
 
     ``layer`` is shown first (the reader can switch); ``heads`` are the heads switched on at
     first (default all). ``sentence_b_start``: first token of sentence B for a pair.
-    ``causal``: None detects it from the weights.
+    ``causal``: None detects it from the weights. ``locked``: the view has no layer or head
+    controls of its own (the live explorer's controls choose them).
     """
     data = _payload("head", attention, tokens, "head_view", sentence_b_start=sentence_b_start,
                     causal=causal, title=title)
@@ -205,7 +291,11 @@ def head_view(attention: Any, tokens: Sequence[str], *, layer: int = 0,
         raise ValueError(bad_argument("head_view", "heads", heads,
                                       f"a list of head indices in 0..{data['heads'] - 1}"))
     data["layer"], data["selected_heads"] = layer, sorted(set(heads))
-    return AttentionView(standalone_view("lmcore-attention", data, _SCRIPT, _CSS), data)
+    data["locked"] = bool(locked)
+    picture = head_picture(attention_array(attention, "head_view"), data["tokens"], layer,
+                           data["selected_heads"], data["title"])
+    return AttentionView(standalone_view("lmcore-attention", data, _SCRIPT, _CSS, picture),
+                         data, picture)
 
 
 def model_view(attention: Any, tokens: Sequence[str], *, sentence_b_start: int | None = None,
@@ -213,7 +303,9 @@ def model_view(attention: Any, tokens: Sequence[str], *, sentence_b_start: int |
     """Every layer x head as a thumbnail heat map; click one to enlarge it into a line view."""
     data = _payload("model", attention, tokens, "model_view", sentence_b_start=sentence_b_start,
                     causal=causal, title=title)
-    return AttentionView(standalone_view("lmcore-attention", data, _SCRIPT, _CSS), data)
+    picture = model_picture(attention_array(attention, "model_view"), data["title"])
+    return AttentionView(standalone_view("lmcore-attention", data, _SCRIPT, _CSS, picture),
+                         data, picture)
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,8 +388,11 @@ class AttentionExplorer:
             attention, tokens, sentence_b_start = self._compute()
         except Exception as error:  # shown in the panel: a typo must not kill the explorer
             import html as html_module
-            self.message.value = (f'<span style="color:#b00020">{html_module.escape(type(error).__name__)}: '
+            self.message.value = (f'<span style="color:#b00020">'
+                                  f"{html_module.escape(type(error).__name__)}: "
                                   f"{html_module.escape(str(error))}</span>")
+            self.view = None          # no picture of an earlier sentence under the error
+            self.output.outputs = ()
             return None
         layers, heads = attention.shape[0], attention.shape[1]
         layer_options = [(f"layer {i}", i) for i in range(layers)]
@@ -313,7 +408,7 @@ class AttentionExplorer:
         selected = None if self.head.value == -1 else [self.head.value]
         if self.view_picker.value == "head":
             self.view = head_view(attention, tokens, layer=self.layer.value, heads=selected,
-                                  sentence_b_start=sentence_b_start)
+                                  sentence_b_start=sentence_b_start, locked=True)
         else:
             self.view = model_view(attention, tokens, sentence_b_start=sentence_b_start)
         self.message.value = f"{len(tokens)} tokens, {layers} layers x {heads} heads"
@@ -323,8 +418,7 @@ class AttentionExplorer:
         return self.view
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-        display(self.widget)
+        display_live(self.widget, self.view.picture if self.view is not None else "")
 
     def __repr__(self) -> str:
         return f"<AttentionExplorer: {self.text.value!r}, {self.view!r}>"
@@ -336,228 +430,7 @@ def attention_explorer(model_fn: Callable[..., Any] | None = None, text: str = "
     return AttentionExplorer(model_fn, text, **options)
 
 
-# --------------------------------------------------------------------------------------------
 # The views' CSS and JavaScript (one script serves both kinds; every lookup starts at `root`)
-# --------------------------------------------------------------------------------------------
-
-_CSS = """
-.lmcore-attention{font:13px/1.3 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;margin:6px 0}
-.lmcore-attention .lmav-title{font-weight:600;margin-bottom:4px}
-.lmcore-attention .lmav-controls{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin-bottom:4px}
-.lmcore-attention select{font:inherit}
-.lmcore-attention .lmav-chip{border:1px solid #999;border-radius:3px;padding:1px 6px;cursor:pointer;color:#fff;font:inherit;font-size:12px}
-.lmcore-attention .lmav-chip.lmav-off{opacity:.25}
-.lmcore-attention .lmav-btn{border:1px solid #999;border-radius:3px;background:#f4f4f4;cursor:pointer;font:inherit;font-size:12px;padding:1px 6px}
-.lmcore-attention .lmav-note{color:#555;font-size:12px}
-.lmcore-attention .lmav-readout{min-height:1.3em;color:#333;font-size:12px;margin:2px 0 6px}
-.lmcore-attention .lmav-body{display:flex;align-items:flex-start}
-.lmcore-attention .lmav-col{display:flex;flex-direction:column}
-.lmcore-attention .lmav-left{align-items:flex-end}
-.lmcore-attention .lmav-tok{padding:0 4px;white-space:pre;cursor:pointer;border-radius:2px;overflow:hidden;max-width:12em}
-.lmcore-attention .lmav-tok.lmav-b{color:#6a3d9a}
-.lmcore-attention .lmav-tok.lmav-focus{outline:2px solid #333}
-.lmcore-attention .lmav-grid{display:inline-grid;justify-content:start;gap:3px;align-items:center}
-.lmcore-attention .lmav-thumb{image-rendering:pixelated;cursor:pointer;border:1px solid #ccc}
-.lmcore-attention .lmav-thumb.lmav-open{outline:3px solid #d62728}
-.lmcore-attention .lmav-label{font-size:11px;color:#555;text-align:center;white-space:nowrap}
-.lmcore-attention .lmav-detail{margin-top:8px;border-top:1px solid #ddd;padding-top:6px}
-"""
-
-_SCRIPT = r"""
-var L = data.layers, H = data.heads, n = data.n, tokens = data.tokens;
-var raw = atob(data.weights), bytes = new Uint8Array(raw.length);
-for (var b = 0; b < raw.length; b++) bytes[b] = raw.charCodeAt(b);
-function weight(l, h, i, j) { return bytes[((l * H + h) * n + i) * n + j] / 255; }
-function colour(h) { return data.colours[h % data.colours.length]; }
-function el(tag, cls, text) {
-  var e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-var sb = data.sentence_b_start;
-function segment(i) { return (sb === null || i < sb) ? "A" : "B"; }
-var ROW = n > 64 ? 15 : 20;
-
-// A line view of one layer: query tokens left, key tokens right, a canvas of lines between.
-// state: {layer: int, heads: bool[], pairs: "all"|"AA"|"AB"|"BA"|"BB"}; readout: an element.
-function lineView(parent, state, readout) {
-  var body = el("div", "lmav-body"), left = el("div", "lmav-col lmav-left"),
-      right = el("div", "lmav-col lmav-right"), canvas = el("canvas", "lmav-lines");
-  var width = 200, scale = window.devicePixelRatio || 1;
-  canvas.width = width * scale; canvas.height = n * ROW * scale;
-  canvas.style.width = width + "px"; canvas.style.height = (n * ROW) + "px";
-  var ctx = canvas.getContext("2d"); ctx.scale(scale, scale);
-  var cells = {left: [], right: []}, focus = null, pinned = null;
-  function makeToken(side, i) {
-    var t = el("div", "lmav-tok" + (segment(i) === "B" ? " lmav-b" : ""), tokens[i]);
-    t.style.height = ROW + "px"; t.style.lineHeight = ROW + "px";
-    t.setAttribute("title", tokens[i] + "  (position " + i + ")");
-    t.setAttribute("data-side", side); t.setAttribute("data-index", String(i));
-    t.addEventListener("mouseenter", function () { focus = {side: side, index: i}; draw(); });
-    t.addEventListener("mouseleave", function () { focus = pinned; draw(); });
-    t.addEventListener("click", function () {
-      pinned = (pinned && pinned.side === side && pinned.index === i) ? null : {side: side, index: i};
-      focus = pinned; draw();
-    });
-    cells[side].push(t);
-    return t;
-  }
-  for (var i = 0; i < n; i++) { left.appendChild(makeToken("left", i)); right.appendChild(makeToken("right", i)); }
-  body.appendChild(left); body.appendChild(canvas); body.appendChild(right);
-  parent.appendChild(body);
-  function allowed(i, j) {
-    if (state.pairs === "all" || sb === null) return true;
-    return state.pairs === segment(i) + segment(j);
-  }
-  function draw() {
-    ctx.clearRect(0, 0, width, n * ROW);
-    var shown = [];
-    for (var h = 0; h < H; h++) if (state.heads[h]) shown.push(h);
-    var minimum = focus ? 0.004 : 0.02;
-    ctx.lineWidth = focus ? 2 : 1.5;
-    for (var s = 0; s < shown.length; s++) {
-      var h2 = shown[s];
-      ctx.strokeStyle = colour(h2);
-      for (var q = 0; q < n; q++) {
-        if (focus && focus.side === "left" && focus.index !== q) continue;
-        for (var k = 0; k < n; k++) {
-          if (focus && focus.side === "right" && focus.index !== k) continue;
-          if (!allowed(q, k)) continue;
-          var a = weight(state.layer, h2, q, k);
-          if (a < minimum) continue;
-          ctx.globalAlpha = Math.min(1, a);
-          ctx.beginPath(); ctx.moveTo(0, q * ROW + ROW / 2); ctx.lineTo(width, k * ROW + ROW / 2); ctx.stroke();
-        }
-      }
-    }
-    ctx.globalAlpha = 1;
-    // token highlights and the text read-out: mean weight over the shown heads
-    for (var c = 0; c < n; c++) {
-      cells.left[c].style.background = ""; cells.right[c].style.background = "";
-      cells.left[c].classList.remove("lmav-focus"); cells.right[c].classList.remove("lmav-focus");
-    }
-    if (!focus || shown.length === 0) {
-      root.setAttribute("data-focus", "");
-      readout.textContent = shown.length === 0 ? "No head selected." :
-        "Hover over a token to see where it attends (left) or what attends to it (right); click to pin.";
-      return;
-    }
-    var other = focus.side === "left" ? "right" : "left", means = [];
-    for (var m = 0; m < n; m++) {
-      var q2 = focus.side === "left" ? focus.index : m, k2 = focus.side === "left" ? m : focus.index, sum = 0;
-      if (allowed(q2, k2)) for (var s2 = 0; s2 < shown.length; s2++) sum += weight(state.layer, shown[s2], q2, k2);
-      means.push(sum / shown.length);
-      cells[other][m].style.background = "rgba(31,119,180," + Math.min(0.85, sum / shown.length).toFixed(3) + ")";
-    }
-    cells[focus.side][focus.index].classList.add("lmav-focus");
-    var order = means.map(function (v, idx) { return idx; }).sort(function (x, y) { return means[y] - means[x] || x - y; });
-    var parts = [];
-    for (var r = 0; r < Math.min(5, n); r++) parts.push(tokens[order[r]] + " (" + order[r] + ") " + means[order[r]].toFixed(2));
-    var who = "\u201c" + tokens[focus.index] + "\u201d (" + focus.index + ")";
-    readout.textContent = (focus.side === "left" ? who + " attends most to: " : "Attending most to " + who + ": ") + parts.join(", ") +
-      (shown.length > 1 ? "  [mean of " + shown.length + " heads]" : "");
-    root.setAttribute("data-focus", focus.side + ":" + focus.index);
-  }
-  draw();
-  return {draw: draw, body: body};
-}
-
-function pairSelect(state, onChange) {
-  var select = el("select", "lmav-pairs");
-  [["all", "all pairs"], ["AA", "A \u2192 A"], ["AB", "A \u2192 B"], ["BA", "B \u2192 A"], ["BB", "B \u2192 B"]].forEach(function (o) {
-    var opt = el("option", null, o[1]); opt.value = o[0]; select.appendChild(opt);
-  });
-  select.addEventListener("change", function () { state.pairs = select.value; onChange(); });
-  return select;
-}
-
-if (data.title) root.appendChild(el("div", "lmav-title", data.title));
-var controls = el("div", "lmav-controls"); root.appendChild(controls);
-var readout = el("div", "lmav-readout"); 
-if (data.causal) controls.appendChild(el("span", "lmav-note", "causal: token t attends only to tokens 0..t"));
-if (sb !== null) controls.appendChild(el("span", "lmav-note", "sentence A: tokens 0.." + (sb - 1) + ", B (purple): " + sb + ".." + (n - 1)));
-
-if (data.kind === "head") {
-  var state = {layer: data.layer, heads: [], pairs: "all"}, view = null;
-  for (var h = 0; h < H; h++) state.heads.push(data.selected_heads.indexOf(h) >= 0);
-  var layerSelect = el("select", "lmav-layer");
-  for (var l = 0; l < L; l++) { var opt = el("option", null, "layer " + l); opt.value = String(l); layerSelect.appendChild(opt); }
-  layerSelect.value = String(data.layer);
-  layerSelect.addEventListener("change", function () { state.layer = parseInt(layerSelect.value, 10); view.draw(); });
-  controls.insertBefore(layerSelect, controls.firstChild);
-  if (sb !== null) controls.appendChild(pairSelect(state, function () { view.draw(); }));
-  var chips = [];
-  function paintChips() { for (var c = 0; c < H; c++) chips[c].classList.toggle("lmav-off", !state.heads[c]); }
-  for (var h3 = 0; h3 < H; h3++) (function (hh) {
-    var chip = el("button", "lmav-chip", String(hh));
-    chip.type = "button"; chip.style.background = colour(hh);
-    chip.setAttribute("title", "head " + hh + ": click to switch on/off, double-click to show only this head");
-    chip.setAttribute("data-head", String(hh));
-    chip.addEventListener("click", function () { state.heads[hh] = !state.heads[hh]; paintChips(); view.draw(); });
-    chip.addEventListener("dblclick", function () { for (var c = 0; c < H; c++) state.heads[c] = c === hh; paintChips(); view.draw(); });
-    chips.push(chip); controls.appendChild(chip);
-  })(h3);
-  var all = el("button", "lmav-btn", "all"), none = el("button", "lmav-btn", "none");
-  all.type = none.type = "button";
-  all.addEventListener("click", function () { for (var c = 0; c < H; c++) state.heads[c] = true; paintChips(); view.draw(); });
-  none.addEventListener("click", function () { for (var c = 0; c < H; c++) state.heads[c] = false; paintChips(); view.draw(); });
-  controls.appendChild(all); controls.appendChild(none);
-  paintChips();
-  root.appendChild(readout);
-  view = lineView(root, state, readout);
-} else {
-  root.appendChild(readout);
-  readout.textContent = "Rows: queries (from), columns: keys (to); darker = more attention. Click a thumbnail to enlarge it.";
-  var size = Math.max(40, Math.min(72, Math.round(900 / H) - 8));
-  var grid = el("div", "lmav-grid"); grid.style.gridTemplateColumns = "max-content repeat(" + H + ", " + size + "px)";
-  grid.appendChild(el("div", "lmav-label", ""));
-  for (var hc = 0; hc < H; hc++) grid.appendChild(el("div", "lmav-label", "head " + hc));
-  var detail = el("div", "lmav-detail"); detail.style.display = "none";
-  var open = null, thumbs = [];
-  function showDetail(l2, h2, thumb) {
-    if (open === thumb) { closeDetail(); return; }
-    if (open) open.classList.remove("lmav-open");
-    open = thumb; thumb.classList.add("lmav-open");
-    while (detail.firstChild) detail.removeChild(detail.firstChild);
-    var bar = el("div", "lmav-controls"), heading = el("span", "lmav-title", "layer " + l2 + ", head " + h2);
-    var close = el("button", "lmav-btn", "close"); close.type = "button";
-    close.addEventListener("click", closeDetail);
-    bar.appendChild(heading); bar.appendChild(close);
-    var state2 = {layer: l2, heads: [], pairs: "all"};
-    for (var c = 0; c < H; c++) state2.heads.push(c === h2);
-    var readout2 = el("div", "lmav-readout"), view2 = null;
-    if (sb !== null) bar.appendChild(pairSelect(state2, function () { view2.draw(); }));
-    detail.appendChild(bar); detail.appendChild(readout2);
-    detail.style.display = "";
-    view2 = lineView(detail, state2, readout2);
-    root.setAttribute("data-open", l2 + ":" + h2);
-  }
-  function closeDetail() {
-    if (open) open.classList.remove("lmav-open");
-    open = null; detail.style.display = "none"; root.setAttribute("data-open", "");
-    while (detail.firstChild) detail.removeChild(detail.firstChild);
-  }
-  for (var l3 = 0; l3 < L; l3++) {
-    grid.appendChild(el("div", "lmav-label", "layer " + l3));
-    for (var h4 = 0; h4 < H; h4++) (function (ll, hh) {
-      var thumb = el("canvas", "lmav-thumb");
-      thumb.width = n; thumb.height = n; thumb.style.width = size + "px"; thumb.style.height = size + "px";
-      thumb.setAttribute("title", "layer " + ll + ", head " + hh);
-      thumb.setAttribute("data-layer", String(ll)); thumb.setAttribute("data-head", String(hh));
-      var c2 = thumb.getContext("2d"), image = c2.createImageData(n, n), px = image.data;
-      var base = (ll * H + hh) * n * n;
-      for (var p = 0; p < n * n; p++) {
-        var v = bytes[base + p];
-        px[4 * p] = 255 - Math.round(v * 0.88); px[4 * p + 1] = 255 - Math.round(v * 0.53);
-        px[4 * p + 2] = 255 - Math.round(v * 0.29); px[4 * p + 3] = 255;
-      }
-      c2.putImageData(image, 0, 0);
-      thumb.addEventListener("click", function () { showDetail(ll, hh, thumb); });
-      thumbs.push(thumb); grid.appendChild(thumb);
-    })(l3, h4);
-  }
-  root.appendChild(grid); root.appendChild(detail);
-}
-root.setAttribute("data-ready", "1");
-"""
+# live in lmcore/viz/static/attention.css and attention.js.
+_CSS = asset("attention.css")
+_SCRIPT = asset("attention.js")

@@ -19,7 +19,8 @@ import numpy as np
 
 from lmcore._validate import bad_argument, check_int, check_number
 from lmcore.optim import momentum_descent, quadratic_rate
-from lmcore.viz._html import StaticView, standalone_view
+from lmcore.viz._html import StaticView, asset, figure_img, new_figure, standalone_view
+from lmcore.viz._live import display_live
 
 __all__ = ["quadratic_problem", "landscape_trajectory", "verdict", "landscape_svg", "landscape_view",
            "LandscapeWidget"]
@@ -91,50 +92,33 @@ def landscape_svg(path: np.ndarray, lambdas: Sequence[float] = LAMBDAS, angle: f
     return "".join(parts)
 
 
-_SCRIPT = r"""
-var NS = "http://www.w3.org/2000/svg", S = data.size, B = data.box;
-function px(v) { return (v + B) / (2 * B) * S; }
-function el(tag, attrs, parent) {
-  var e = document.createElementNS(NS, tag);
-  for (var k in attrs) e.setAttribute(k, attrs[k]);
-  parent.appendChild(e); return e;
-}
-function control(label, n) {
-  var row = document.createElement("div"); row.style.margin = "4px 0";
-  var name = document.createElement("span"); name.textContent = label; name.style.display = "inline-block";
-  name.style.width = "9em"; row.appendChild(name);
-  var input = document.createElement("input"); input.type = "range"; input.min = 0; input.max = n - 1;
-  input.step = 1; input.style.width = "200px"; row.appendChild(input);
-  var value = document.createElement("span"); value.style.marginLeft = "8px"; row.appendChild(value);
-  root.appendChild(row); return [input, value];
-}
-var lr = control("learning rate", data.lrs.length), mom = control("momentum", data.momenta.length);
-lr[0].className = "lr-slider"; mom[0].className = "momentum-slider";
-lr[0].value = data.default_lr; mom[0].value = 0;
-var svg = el("svg", {width: S, height: S, viewBox: "0 0 " + S + " " + S,
-                     style: "background:#fafafa;border:1px solid #ccc"}, root);
-var c = px(0);
-data.ellipses.forEach(function (r) {
-  el("ellipse", {cx: c, cy: c, rx: r[0] / (2 * B) * S, ry: r[1] / (2 * B) * S,
-                 transform: "rotate(" + data.degrees + " " + c + " " + c + ")",
-                 fill: "none", stroke: "#b0bec5"}, svg);
-});
-var line = el("polyline", {fill: "none", stroke: "#c62828", "stroke-width": 1.5}, svg);
-el("circle", {cx: px(data.start[0]), cy: px(-data.start[1]), r: 4, fill: "#1565c0"}, svg);
-el("circle", {cx: c, cy: c, r: 3, fill: "#2e7d32"}, svg);
-var caption = document.createElement("div"); caption.className = "landscape-caption";
-caption.style.fontFamily = "monospace"; root.appendChild(caption);
-function draw() {
-  var i = +lr[0].value, j = +mom[0].value, run = data.runs[j][i];
-  lr[1].textContent = data.lrs[i]; mom[1].textContent = data.momenta[j];
-  line.setAttribute("points", run.path.map(function (p) { return px(p[0]) + "," + px(-p[1]); }).join(" "));
-  caption.textContent = "after " + (run.path.length - 1) + " steps: loss " + run.final_loss +
-                        "; " + run.verdict + "  (edge 2(1 + mu)/lambda_max = " +
-                        (data.edge * (1 + data.momenta[j])).toFixed(3) + ")";
-}
-lr[0].addEventListener("input", draw); mom[0].addEventListener("input", draw);
-draw();
-"""
+# The view's CSS and JavaScript: lmcore/viz/static/landscape.css and landscape.js.
+_CSS = asset("landscape.css")
+_SCRIPT = asset("landscape.js")
+
+
+def landscape_picture(path: np.ndarray, lr: float, momentum: float, caption: str,
+                      lambdas: Sequence[float] = LAMBDAS, angle: float = ANGLE) -> str:
+    """A PNG of the level ellipses and one path (the static picture of both views)."""
+    from matplotlib.patches import Ellipse
+    figure = new_figure(3.4, 3.6)
+    axes = figure.add_axes((0.02, 0.02, 0.96, 0.86))
+    for rx, ry in _ellipses(lambdas, angle):
+        axes.add_patch(Ellipse((0, 0), 2 * rx, 2 * ry, angle=float(np.degrees(angle)),
+                               fill=False, edgecolor="#b0bec5"))
+    clipped = np.array(_clip(path))
+    axes.plot(clipped[:, 0], clipped[:, 1], color="#c62828", lw=1.5)
+    axes.plot(*clipped[0], "o", color="#1565c0", ms=6)
+    axes.plot(0, 0, "o", color="#2e7d32", ms=5)
+    axes.set_xlim(-BOX, BOX)
+    axes.set_ylim(-BOX, BOX)
+    axes.set_aspect("equal")
+    axes.set_xticks([])
+    axes.set_yticks([])
+    axes.set_title(f"learning rate {lr:g}, momentum {momentum:g}", fontsize=10)
+    return (figure_img(figure, f"Gradient descent on the quadratic's level ellipses: {caption}",
+                       "lmls-static")
+            + f"<div style='font-family:monospace'>{html.escape(caption)}</div>")
 
 
 def _final_loss(path: np.ndarray, A: np.ndarray) -> str:
@@ -173,7 +157,12 @@ def landscape_view(lrs: Sequence[float] | None = None, momenta: Sequence[float] 
             "degrees": round(float(-np.degrees(angle)), 4), "start": list(START),
             "edge": round(2 / max(lambdas), 4),
             "default_lr": int(np.argmin([abs(v - default_lr) for v in lrs]))}
-    return StaticView(standalone_view("lmcore-landscape", data, _SCRIPT))
+    first = runs[0][data["default_lr"]]
+    picture = landscape_picture(
+        landscape_trajectory(lrs[data["default_lr"]], momenta[0], steps, lambdas, angle),
+        lrs[data["default_lr"]], momenta[0],
+        f"after {steps} steps: loss {first['final_loss']}; {first['verdict']}", lambdas, angle)
+    return StaticView(standalone_view("lmcore-landscape", data, _SCRIPT, _CSS, picture))
 
 
 class LandscapeWidget:
@@ -190,9 +179,11 @@ class LandscapeWidget:
         self.lambdas, self.angle = tuple(lambdas), angle
         self.A = quadratic_problem(lambdas, angle)
         self.lr_slider = widgets.FloatSlider(value=lr, min=0.005, max=0.4, step=0.005,
-                                             description="learning rate", readout_format=".3f")
+                                             description="learning rate", readout_format=".3f",
+                                             style={"description_width": "initial"})
         self.momentum_slider = widgets.FloatSlider(value=momentum, min=0.0, max=0.95, step=0.05,
-                                                   description="momentum")
+                                                   description="momentum",
+                                                   style={"description_width": "initial"})
         self.picture = widgets.HTML()
         self.caption = widgets.HTML()
         self.lr_slider.observe(lambda change: self.update(), names="value")
@@ -209,5 +200,8 @@ class LandscapeWidget:
                               f"{html.escape(verdict(lr, m, self.lambdas))}</code>")
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-        display(self.widget)
+        lr, m = self.lr_slider.value, self.momentum_slider.value
+        caption = (f"after {self.steps} steps: loss {_final_loss(self.path, self.A)}; "
+                   f"{verdict(lr, m, self.lambdas)}")
+        display_live(self.widget, landscape_picture(self.path, lr, m, caption, self.lambdas,
+                                                    self.angle))

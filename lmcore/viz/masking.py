@@ -20,7 +20,8 @@ import torch
 
 from lmcore._validate import bad_argument, check_int
 from lmcore.pretrain import IGNORE_INDEX, mask_tokens
-from lmcore.viz._html import StaticView, standalone_view
+from lmcore.viz._html import StaticView, asset, standalone_view
+from lmcore.viz._live import display_live
 
 __all__ = ["masking_sample", "masking_view", "MaskingWidget", "KIND_COLOURS"]
 
@@ -73,45 +74,9 @@ def _caption(kinds: list[str], n_ordinary: int) -> str:
             f"[CLS] and [SEP] are never chosen.")
 
 
-_CSS = """
-.lmcore-masking .chips{display:flex;flex-wrap:wrap;gap:4px;margin:6px 0}
-.lmcore-masking .chip{border:1px solid #cfd8dc;border-radius:4px;padding:2px 5px;text-align:center;
-  font-family:monospace;min-width:1.5em}
-.lmcore-masking .chip.counted{border:2px solid #37474f}
-.lmcore-masking .chip .target{font-size:0.75em;color:#37474f}
-.lmcore-masking .legend span{padding:1px 6px;margin-right:6px;border-radius:3px;font-size:0.85em}
-"""
-
-_SCRIPT = r"""
-var button = document.createElement("button"); button.textContent = "Re-mask";
-button.className = "remask"; root.appendChild(button);
-var counter = document.createElement("span"); counter.style.marginLeft = "8px"; root.appendChild(counter);
-var chips = document.createElement("div"); chips.className = "chips"; root.appendChild(chips);
-var caption = document.createElement("div"); caption.className = "masking-caption"; root.appendChild(caption);
-var legend = document.createElement("div"); legend.className = "legend"; root.appendChild(legend);
-Object.keys(data.names).forEach(function (kind) {
-  var s = document.createElement("span"); s.textContent = data.names[kind];
-  s.style.background = data.colours[kind]; legend.appendChild(s);
-});
-var index = 0;
-function draw() {
-  var sample = data.samples[index];
-  while (chips.firstChild) chips.removeChild(chips.firstChild);
-  sample.shown.forEach(function (token, i) {
-    var chip = document.createElement("div"); var kind = sample.kinds[i];
-    chip.className = "chip" + (kind ? " counted" : "");
-    chip.style.background = data.colours[kind];
-    var top = document.createElement("div"); top.textContent = token; chip.appendChild(top);
-    var bottom = document.createElement("div"); bottom.className = "target";
-    bottom.textContent = kind ? data.tokens[i] : "\u00a0"; chip.appendChild(bottom);
-    chips.appendChild(chip);
-  });
-  counter.textContent = "masking " + (index + 1) + " of " + data.samples.length;
-  caption.textContent = sample.caption;
-}
-button.addEventListener("click", function () { index = (index + 1) % data.samples.length; draw(); });
-draw();
-"""
+# The view's CSS and JavaScript: lmcore/viz/static/masking.css and masking.js.
+_CSS = asset("masking.css")
+_SCRIPT = asset("masking.js")
 
 
 def masking_view(tokenizer: Any, text: str, num_samples: int = 40, seed: int = 0,
@@ -128,7 +93,9 @@ def masking_view(tokenizer: Any, text: str, num_samples: int = 40, seed: int = 0
         samples.append({"shown": sample["shown"], "kinds": sample["kinds"],
                         "caption": _caption(sample["kinds"], n_ordinary)})
     data = {"tokens": tokens, "samples": samples, "colours": KIND_COLOURS, "names": KIND_NAMES}
-    return StaticView(standalone_view("lmcore-masking", data, _SCRIPT, _CSS))
+    first = dict(samples[0], tokens=tokens)
+    picture = _chips_html(first) + f"<div>{html.escape(samples[0]['caption'])}</div>"
+    return StaticView(standalone_view("lmcore-masking", data, _SCRIPT, _CSS, picture))
 
 
 def _chips_html(sample: dict[str, Any]) -> str:
@@ -137,7 +104,8 @@ def _chips_html(sample: dict[str, Any]) -> str:
         border = "2px solid #37474f" if kind else "1px solid #cfd8dc"
         target = html.escape(original) if kind else "&nbsp;"
         parts.append(f'<div style="border:{border};border-radius:4px;padding:2px 5px;'
-                     f'background:{KIND_COLOURS[kind]};font-family:monospace;text-align:center">'
+                     f'background:{KIND_COLOURS[kind]};color:#222;font-family:monospace;'
+                     f'text-align:center">'
                      f'<div>{html.escape(shown)}</div><div style="font-size:0.75em">{target}</div></div>')
     parts.append("</div>")
     return "".join(parts)
@@ -176,5 +144,4 @@ class MaskingWidget:
         self.caption.value = html.escape(_caption(self.sample["kinds"], n_ordinary))
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-        display(self.widget)
+        display_live(self.widget, self.chips.value + f"<div>{self.caption.value}</div>")

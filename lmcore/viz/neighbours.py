@@ -18,68 +18,38 @@ import numpy as np
 
 from lmcore._validate import bad_argument, check_int
 from lmcore.cooccurrence import _top_k, cooccurrence_matrix, nearest_neighbors, ppmi
-from lmcore.viz._html import StaticView, standalone_view
+from lmcore.viz._html import StaticView, asset, standalone_view
+from lmcore.viz._live import live_panel
 
 WEIGHTINGS = ("counts", "ppmi")
 
-_CSS = """
-.lmcore-nn{font-family:system-ui,sans-serif;font-size:14px;border:1px solid #ddd;border-radius:6px;
-  padding:10px;max-width:560px}
-.lmcore-nn .controls{display:flex;gap:12px;flex-wrap:wrap;align-items:center;margin-bottom:8px}
-.lmcore-nn input[type=text]{width:10em;padding:2px 4px}
-.lmcore-nn .nn-row{display:flex;flex-wrap:nowrap;align-items:center;gap:8px;margin:2px 0}
-.lmcore-nn .word{width:9em;flex:none;text-align:right;font-family:monospace}
-.lmcore-nn .bar{height:12px;flex:none;background:#4f81bd;border-radius:2px}
-.lmcore-nn .value{font-family:monospace;color:#555}
-.lmcore-nn .note{color:#8a4b00;margin:4px 0}
-"""
+# The view's CSS and JavaScript: lmcore/viz/static/neighbours.css and neighbours.js.
+_CSS = asset("neighbours.css")
+_SCRIPT = asset("neighbours.js")
 
-_SCRIPT = r"""
-function el(tag, attrs, text){var e=document.createElement(tag);
-  for(var k in (attrs||{})){e.setAttribute(k, attrs[k]);} if(text!==undefined){e.textContent=text;} return e;}
-var controls=el('div',{'class':'controls'});
-var label=el('label',{},'word ');
-var input=el('input',{'type':'text','list':root.id+'-words','value':data.words[0],'aria-label':'word'});
-label.appendChild(input); controls.appendChild(label);
-var list=el('datalist',{'id':root.id+'-words'});
-data.words.forEach(function(w){list.appendChild(el('option',{'value':w}));});
-controls.appendChild(list);
-var wlabel=el('label',{},'window ');
-var select=el('select',{'aria-label':'window'});
-data.windows.forEach(function(w){var o=el('option',{'value':String(w)},'\u00b1'+w);
-  if(w===data.default_window){o.selected=true;} select.appendChild(o);});
-wlabel.appendChild(select); controls.appendChild(wlabel);
-var radios=[];
-data.weightings.forEach(function(name){
-  var l=el('label',{}); var r=el('input',{'type':'radio','name':root.id+'-weighting','value':name});
-  if(name===data.default_weighting){r.checked=true;} radios.push(r);
-  l.appendChild(r); l.appendChild(document.createTextNode(' '+name)); controls.appendChild(l);});
-root.appendChild(controls);
-var out=el('div',{'class':'neighbours'}); root.appendChild(out);
-function weighting(){for(var i=0;i<radios.length;i++){if(radios[i].checked){return radios[i].value;}} return data.default_weighting;}
-function render(){
-  while(out.firstChild){out.removeChild(out.firstChild);}
-  var word=input.value.trim().toLowerCase();
-  var table=data.neighbours[word];
-  if(!table){
-    var close=data.words.filter(function(w){return w.indexOf(word.slice(0,2))===0;}).slice(0,8);
-    out.appendChild(el('div',{'class':'note'}, 'Not precomputed in this page: '+JSON.stringify(word)+
-      '. Run the notebook for any word.'+(close.length?' Try: '+close.join(', '):'')));
-    return;}
-  var rows=table[select.value][weighting()];
-  var top=rows.length?Math.max(rows[0][1],1e-9):1;
-  rows.forEach(function(pair){
-    var row=el('div',{'class':'nn-row'});
-    row.appendChild(el('span',{'class':'word'},pair[0]));
-    var bar=el('div',{'class':'bar'}); bar.style.width=Math.max(2,Math.round(260*pair[1]/top))+'px';
-    row.appendChild(bar); row.appendChild(el('span',{'class':'value'},pair[1].toFixed(3)));
-    out.appendChild(row);});
-  root.setAttribute('data-shown', word+'|'+select.value+'|'+weighting());
-}
-input.addEventListener('input',render); select.addEventListener('change',render);
-radios.forEach(function(r){r.addEventListener('change',render);});
-render();
-"""
+
+def neighbours_html(word: str, window: int, weighting: str,
+                    pairs: Sequence[tuple[str, float]]) -> str:
+    """A neighbour list as HTML with inline styles only (bars as widths), which JupyterLab's
+    sanitiser keeps: the static view's picture and the live widget's output."""
+    import html
+    top = max(pairs[0][1], 1e-9) if pairs else 1.0
+    parts = [f"<div class='lmnn-static' style='font-family:system-ui,sans-serif;"
+             f"font-size:14px;max-width:100%'><div style='margin-bottom:4px'>"
+             f"Nearest neighbours of <b>{html.escape(word)}</b> "
+             f"(window \u00b1{window}, {html.escape(weighting)}):</div>"]
+    for other, value in pairs:
+        width = max(1, round(100 * value / top))
+        parts.append(
+            "<div style='display:flex;align-items:center;gap:6px;margin:2px 0'>"
+            "<span style='width:7em;flex:none;text-align:right;font-family:monospace;"
+            f"overflow:hidden;white-space:nowrap'>{html.escape(other)}</span>"
+            "<span style='flex:1 1 auto;max-width:260px;min-width:30px'>"
+            f"<span style='display:block;height:12px;width:{width}%;background:#4f81bd;"
+            "border-radius:2px'></span></span>"
+            f"<span style='flex:none;font-family:monospace'>{value:.3f}</span></div>")
+    parts.append("</div>")
+    return "".join(parts)
 
 
 class NeighbourExplorer:
@@ -153,8 +123,15 @@ class NeighbourExplorer:
                 "default_weighting": default_weighting, "neighbours": table}
 
     def static_view(self, words: Sequence[str], **defaults) -> StaticView:
-        """A self-contained HTML explorer over ``words`` (works offline, in the book)."""
-        return StaticView(standalone_view("lmcore-nn", self.data(words, **defaults), _SCRIPT, _CSS))
+        """A self-contained HTML explorer over ``words`` (works offline, in the book).
+
+        Without scripts it shows the neighbours of the first word (:func:`neighbours_html`)."""
+        data = self.data(words, **defaults)
+        first = data["words"][0]
+        window, weighting = data["default_window"], data["default_weighting"]
+        picture = neighbours_html(first, window, weighting,
+                                  data["neighbours"][first][str(window)][weighting])
+        return StaticView(standalone_view("lmcore-nn", data, _SCRIPT, _CSS, picture))
 
     def render_text(self, word: str, window: int, weighting: str) -> str:
         """The neighbour list as text (what the live widget shows)."""
@@ -186,7 +163,16 @@ class NeighbourExplorer:
         for box in (word_box, window_box, weighting_box):
             box.observe(update, names="value")
         update()
-        panel = widgets.VBox([widgets.HBox([word_box, window_box]), weighting_box, output])
+        def picture() -> str:
+            try:
+                pairs = self.neighbours(word_box.value, window_box.value, weighting_box.value)
+            except (KeyError, ValueError):
+                return ""
+            return neighbours_html(word_box.value, window_box.value, weighting_box.value,
+                                   pairs)
+
+        panel = live_panel([widgets.HBox([word_box, window_box]), weighting_box, output],
+                           picture)
         panel.update = update  # exposed for tests
         panel.controls = {"word": word_box, "window": window_box, "weighting": weighting_box,
                           "output": output}

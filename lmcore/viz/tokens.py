@@ -22,7 +22,8 @@ from typing import Mapping, Sequence
 
 from lmcore._validate import bad_argument
 from lmcore.tokenize.base import Tokenizer
-from lmcore.viz._html import StaticView, standalone_view
+from lmcore.viz._html import StaticView, asset, standalone_view
+from lmcore.viz._live import live_panel
 
 __all__ = ["TokenView", "describe_tokens", "visible"]
 
@@ -63,68 +64,18 @@ def describe_tokens(tokenizer: Tokenizer, text: str) -> list[dict]:
     return described
 
 
-_CSS = """
-.lmcore-tokens{font-family:system-ui,sans-serif;font-size:14px;border:1px solid #ddd;
-  border-radius:6px;padding:10px;max-width:860px}
-.lmcore-tokens .examples{display:flex;flex-wrap:wrap;gap:4px;margin-bottom:6px}
-.lmcore-tokens button{font-size:12px;padding:1px 6px;cursor:pointer}
-.lmcore-tokens button.on{background:#4f81bd;color:#fff}
-.lmcore-tokens textarea{width:100%;box-sizing:border-box;font-family:monospace;font-size:13px}
-.lmcore-tokens .name{font-weight:600;margin:8px 0 2px}
-.lmcore-tokens .count{font-weight:400;color:#555}
-.lmcore-tokens .row{display:flex;flex-wrap:wrap;gap:2px;font-family:monospace}
-.lmcore-tokens .tok{padding:1px 3px;border-radius:3px;border:1px solid transparent;white-space:pre}
-.lmcore-tokens .tok.unk{border-color:#c00;color:#c00}
-.lmcore-tokens .tok.bytes{border:1px dashed #777;color:#444}
-.lmcore-tokens .tok.special{border-color:#555;font-weight:600}
-.lmcore-tokens .note{color:#8a4b00;margin:6px 0}
-"""
+# The view's CSS and JavaScript: lmcore/viz/static/tokens.css and tokens.js.
+_CSS = asset("tokens.css")
+_SCRIPT = asset("tokens.js")
 
-_SCRIPT = r"""
-function el(tag, attrs, text){var e=document.createElement(tag);
-  for(var k in (attrs||{})){e.setAttribute(k, attrs[k]);} if(text!==undefined){e.textContent=text;} return e;}
-var showIds=false;
-var bar=el('div',{'class':'examples'});
-var buttons=data.examples.map(function(example, i){
-  var b=el('button',{'type':'button','data-example':String(i)}, example.label);
-  b.addEventListener('click',function(){box.value=example.text; render();}); bar.appendChild(b); return b;});
-var idsButton=el('button',{'type':'button','class':'ids-toggle'},'ids');
-idsButton.addEventListener('click',function(){showIds=!showIds; idsButton.className='ids-toggle'+(showIds?' on':''); render();});
-bar.appendChild(idsButton);
-root.appendChild(bar);
-var box=el('textarea',{'rows':'2','aria-label':'text to tokenize','spellcheck':'false'});
-box.value=data.examples[0].text; root.appendChild(box);
-var out=el('div',{'class':'rows'}); root.appendChild(out);
-function drawRow(name, tokens){
-  var title=el('div',{'class':'name'},name+' ');
-  title.appendChild(el('span',{'class':'count'},'('+tokens.length+' tokens)')); out.appendChild(title);
-  var row=el('div',{'class':'row','data-tokenizer':name});
-  tokens.forEach(function(t, i){
-    var span=el('span',{'class':'tok'+(t.kind?' '+t.kind:''),'title':'id '+t.id}, showIds?String(t.id):t.text);
-    if(!t.kind){span.style.background=data.colours[i%data.colours.length];}
-    row.appendChild(span);});
-  out.appendChild(row);}
-function utf8Bytes(text){var bytes=new TextEncoder().encode(text), tokens=[];
-  for(var i=0;i<bytes.length;i++){var h=bytes[i].toString(16); tokens.push({'text':'<'+(h.length<2?'0':'')+h+'>','id':bytes[i],'kind':''});}
-  return tokens;}
-function render(){
-  while(out.firstChild){out.removeChild(out.firstChild);}
-  var text=box.value, found=-1;
-  for(var i=0;i<data.examples.length;i++){if(data.examples[i].text===text){found=i;}}
-  buttons.forEach(function(b, i){b.className=(i===found?'on':'');});
-  if(found>=0){
-    data.names.forEach(function(name){drawRow(name, data.examples[found].rows[name]);});
-    root.setAttribute('data-shown','example-'+found);
-  } else {
-    out.appendChild(el('div',{'class':'note'},'This text was not precomputed for the page: run the '+
-      'notebook to see every tokenizer on it. Here are its UTF-8 bytes, the tokens of a byte-level BPE before any merge:'));
-    drawRow(data.bytes_name, utf8Bytes(text));
-    root.setAttribute('data-shown','bytes');
-  }
-}
-box.addEventListener('input',render);
-render();
-"""
+# Inline styles of the static rows (render_html): JupyterLab's sanitiser keeps these, and
+# the book's theme cannot override them.
+_ROW_STYLE = "display:flex;flex-wrap:wrap;gap:2px;font-family:monospace;margin-bottom:4px"
+_TOKEN_STYLE = ("padding:1px 3px;border-radius:3px;border:1px solid transparent;"
+                "white-space:pre;color:#222")
+_KIND_STYLE = {"": "", "unk": "border-color:#c00;color:#c00",
+               "bytes": "border:1px dashed #777;color:#444",
+               "special": "border-color:#555;font-weight:600"}
 
 
 class TokenView:
@@ -159,22 +110,36 @@ class TokenView:
                              for label, text in labelled]}
 
     def static_view(self, examples: Sequence[str] | Mapping[str, str]) -> StaticView:
-        """A self-contained HTML view over ``examples`` (works offline, in the book)."""
-        return StaticView(standalone_view("lmcore-tokens", self.data(examples), _SCRIPT, _CSS))
+        """A self-contained HTML view over ``examples`` (works offline, in the book).
 
-    def render_html(self, text: str, show_ids: bool = False) -> str:
-        """The rows of ``text`` as HTML (what the live widget shows); all text is escaped."""
-        parts = [f"<style>{_CSS}</style><div class='lmcore-tokens'>"]
+        Without scripts it shows the rows of the first example (:meth:`render_html`)."""
+        data = self.data(examples)
+        picture = self.render_html(data["examples"][0]["text"], wrap=False)
+        return StaticView(standalone_view("lmcore-tokens", data, _SCRIPT, _CSS, picture))
+
+    def render_html(self, text: str, show_ids: bool = False, wrap: bool = True) -> str:
+        """The rows of ``text`` as HTML with inline styles (what the live widget shows, and
+        the static view's picture); all text is escaped."""
+        parts = []
+        if wrap:
+            parts.append("<div class='lmcore-tokens' style='font-family:system-ui,sans-serif;"
+                         "font-size:14px;max-width:100%'>")
         for name, tokens in self.rows(text).items():
-            parts.append(f"<div class='name'>{html.escape(name)} "
-                         f"<span class='count'>({len(tokens)} tokens)</span></div><div class='row'>")
+            parts.append(f"<div class='lmtok-name' style='font-weight:600;margin:8px 0 2px'>"
+                         f"{html.escape(name)} <span class='lmtok-count' style='font-weight:400'>"
+                         f"({len(tokens)} tokens)</span></div>"
+                         f"<div class='lmtok-row' style='{_ROW_STYLE}'>")
             for i, token in enumerate(tokens):
                 shown = str(token["id"]) if show_ids else token["text"]
-                style = "" if token["kind"] else f" style='background:{COLOURS[i % len(COLOURS)]}'"
-                parts.append(f"<span class='tok {token['kind']}' title='id {token['id']}'{style}>"
+                background = ("" if token["kind"] else
+                              f"background:{COLOURS[i % len(COLOURS)]};")
+                kind = f" lmtok-{token['kind']}" if token["kind"] else ""
+                parts.append(f"<span class='lmtok-tok{kind}' title='id {token['id']}' "
+                             f"style='{_TOKEN_STYLE};{background}{_KIND_STYLE[token['kind']]}'>"
                              f"{html.escape(shown)}</span>")
             parts.append("</div>")
-        parts.append("</div>")
+        if wrap:
+            parts.append("</div>")
         return "".join(parts)
 
     def widget(self, text: str = "Tokenizers cut text into pieces."):
@@ -192,7 +157,8 @@ class TokenView:
         box.observe(update, names="value")
         show_ids.observe(update, names="value")
         update()
-        panel = widgets.VBox([box, show_ids, output])
+        panel = live_panel([box, show_ids, output],
+                           lambda: self.render_html(box.value, show_ids.value))
         panel.update = update  # exposed for tests
         panel.controls = {"text": box, "show_ids": show_ids, "output": output}
         return panel
