@@ -476,8 +476,12 @@ class BertForPretraining(nn.Module):
     ``bert`` is the :class:`BertEncoder` of chapter 6 (its pooler on [CLS] is required);
     ``mlm_head`` is :class:`MLMHead`, whose decoder is ``bert.embeddings.token_embeddings``;
     ``nsp_head`` is a linear layer from the pooled [CLS] to 2 scores.
-    ``forward(input_ids, token_type_ids=None, attention_mask=None, output_attentions=False)``
-    returns a :class:`PretrainingOutput` (``mlm_logits``, ``nsp_logits``, ``attentions``).
+    ``forward(input_ids, token_type_ids=None, attention_mask=None, output_attentions=False,
+    mlm_positions=None)`` returns a :class:`PretrainingOutput` (``mlm_logits``
+    ``[batch, n, V]``, ``nsp_logits`` ``[batch, 2]``, ``attentions``). Given a bool
+    ``mlm_positions`` ``[batch, n]``, ``mlm_logits`` is ``[k, V]`` for those ``k`` positions
+    only (in row-major order): training needs the scores at the masked positions alone, and
+    the ``d x V`` output layer is the costliest matrix product of a small model.
     Saved and loaded as Hugging Face's ``BertForPreTraining`` by :mod:`lmcore.checkpoint`.
     """
 
@@ -496,12 +500,21 @@ class BertForPretraining(nn.Module):
         self.apply(_init_bert_weights)
 
     def forward(self, input_ids: Tensor, token_type_ids: Optional[Tensor] = None,
-                attention_mask: Optional[Tensor] = None,
-                output_attentions: bool = False) -> PretrainingOutput:
+                attention_mask: Optional[Tensor] = None, output_attentions: bool = False,
+                mlm_positions: Optional[Tensor] = None) -> PretrainingOutput:
         out = self.bert(input_ids, attention_mask=attention_mask,
                         token_type_ids=token_type_ids, output_attentions=output_attentions)
+        hidden = out.last_hidden_state                                     # [batch, n, d]
+        if mlm_positions is not None:  # score only these positions (as Google's BERT does)
+            if not isinstance(mlm_positions, Tensor) or mlm_positions.dtype != torch.bool \
+                    or mlm_positions.shape != input_ids.shape:
+                raise ValueError(bad_argument(
+                    "BertForPretraining.forward", "mlm_positions",
+                    getattr(mlm_positions, "shape", mlm_positions),
+                    f"None or a bool tensor of the shape of input_ids {list(input_ids.shape)}"))
+            hidden = hidden[mlm_positions]                                 # [k, d]
         tied = self.bert.embeddings.token_embeddings.weight                # [V, d]
-        return PretrainingOutput(self.mlm_head(out.last_hidden_state, tied),  # [batch, n, V]
+        return PretrainingOutput(self.mlm_head(hidden, tied),  # [batch, n, V] (or [k, V])
                                  self.nsp_head(out.pooler_output),         # [batch, 2]
                                  out.attentions)
 
