@@ -281,17 +281,17 @@ class SmallGPTSettings:
     """Everything that decides chapter 11's small GPT (and its cache folder's hash)."""
     corpus: str = "shakespeare"
     held_out: tuple = ("The Tempest", "Twelfth Night")   # whole works never trained on
-    vocab_size: int = 2048          # byte-level BPE tokens learned from the training works
-    context: int = 128              # tokens per training window (max_positions)
+    vocab_size: int = 512           # byte-level BPE tokens learned from the training works
+    context: int = 64               # tokens per training window (max_positions)
     d_model: int = 128
     num_layers: int = 4
     num_heads: int = 4
     d_ff: int = 512
     dropout: float = 0.0
     batch_size: int = 16
-    steps: int = 300
+    steps: int = 250
     lr: float = 3e-3                # peak learning rate
-    warmup_steps: int = 30
+    warmup_steps: int = 25
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     eval_windows: int = 64          # held-out windows of `context` tokens scored per evaluation
@@ -305,8 +305,8 @@ class SmallGPTSettings:
 
 
 SMALL_GPT = SmallGPTSettings()
-SMALL_GPT_FULL = dataclasses.replace(SMALL_GPT, num_layers=6, d_model=192, d_ff=768,
-                                     steps=3000, lr=1e-3, warmup_steps=200, eval_every=250)
+SMALL_GPT_FULL = dataclasses.replace(SMALL_GPT, vocab_size=2048, context=128, steps=2000,
+                                     lr=2e-3, warmup_steps=100, eval_every=250)
 
 
 def _gpt_code_fingerprint() -> str:

@@ -30,10 +30,10 @@ def _check_nucleus(nucleus):
                f"return a bool tensor of the shape of probs {tuple(probs.shape)}; yours is "
                f"{type(got).__name__} {getattr(got, 'dtype', '')} "
                f"{tuple(getattr(got, 'shape', ()))}.")
-        expect(bool(got.any()), f"for probs {probs.round(decimals=3).tolist()} and p={p} you "
+        expect(bool(got.any()), f"for probs {[round(float(x), 3) for x in probs]} and p={p} you "
                "keep no token at all; the most likely token must always stay.")
         expect(torch.equal(got, expected),
-               f"for probs {probs.round(decimals=3).tolist()} and p={p} the nucleus is "
+               f"for probs {[round(float(x), 3) for x in probs]} and p={p} the nucleus is "
                f"{expected.nonzero().flatten().tolist()} (indices), yours is "
                f"{got.nonzero().flatten().tolist()}. Sort by probability, and keep a token "
                "while the probability of the tokens ranked above it is below p.")
