@@ -433,9 +433,10 @@ def ngram_baselines(settings: SmallGPTSettings = SMALL_GPT) -> dict:
     results = {}
     for order, grid in ((1, [(k, 0.0) for k in (0.01, 0.1, 1.0)]),
                         (2, [(k, lam) for k in (0.01, 0.1) for lam in (0.5, 0.7, 0.8, 0.9)])):
+        model = NGramLM(order, min_count=1).fit(train)     # the counts; k and lam only score
         best = None
         for k, lam in grid:
-            model = NGramLM(order, k=k, lam=lam if order == 2 else 0.5, min_count=1).fit(train)
+            model.k, model.lam = k, (lam if order == 2 else model.lam)
             log_probs = model.log_probs(held)[predicted]
             perplexity = float(math.exp(-log_probs.mean()))
             if best is None or perplexity < best["perplexity"]:
