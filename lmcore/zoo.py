@@ -283,19 +283,19 @@ class SmallGPTSettings:
     held_out: tuple = ("The Tempest", "Twelfth Night")   # whole works never trained on
     vocab_size: int = 512           # byte-level BPE tokens learned from the training works
     context: int = 64               # tokens per training window (max_positions)
-    d_model: int = 128
-    num_layers: int = 4
+    d_model: int = 96
+    num_layers: int = 3
     num_heads: int = 4
-    d_ff: int = 512
+    d_ff: int = 384
     dropout: float = 0.0
-    batch_size: int = 16
-    steps: int = 250
-    lr: float = 3e-3                # peak learning rate
-    warmup_steps: int = 25
+    batch_size: int = 32
+    steps: int = 500
+    lr: float = 5e-3                # peak learning rate
+    warmup_steps: int = 50
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     eval_windows: int = 64          # held-out windows of `context` tokens scored per evaluation
-    eval_every: int = 50
+    eval_every: int = 100
     seed: int = 0
 
     @property
@@ -305,8 +305,9 @@ class SmallGPTSettings:
 
 
 SMALL_GPT = SmallGPTSettings()
-SMALL_GPT_FULL = dataclasses.replace(SMALL_GPT, vocab_size=2048, context=128, steps=2000,
-                                     lr=2e-3, warmup_steps=100, eval_every=250)
+SMALL_GPT_FULL = dataclasses.replace(SMALL_GPT, vocab_size=2048, context=128, d_model=128,
+                                     num_layers=4, d_ff=512, steps=2000, lr=2e-3,
+                                     warmup_steps=100, eval_every=250)
 
 
 def _gpt_code_fingerprint() -> str:
