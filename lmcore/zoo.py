@@ -305,9 +305,7 @@ class SmallGPTSettings:
 
 
 SMALL_GPT = SmallGPTSettings()
-SMALL_GPT_FULL = dataclasses.replace(SMALL_GPT, vocab_size=2048, context=128, d_model=128,
-                                     num_layers=4, d_ff=512, steps=2000, lr=2e-3,
-                                     warmup_steps=100, eval_every=250)
+SMALL_GPT_FULL = dataclasses.replace(SMALL_GPT, steps=1500, warmup_steps=100, eval_every=250)
 
 
 def _gpt_code_fingerprint() -> str:
