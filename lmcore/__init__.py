@@ -12,6 +12,11 @@ cosine_similarity, ...     lmcore.cooccurrence             3
 spearman, average_ranks    lmcore.stats                    3
 word_similarity_pairs      lmcore.data                     3
 check                      lmcore.exercises                all
+fit, plot_history          lmcore.train                    9-13
+AdamW                      lmcore.optim                    7, 9
+save/load_pretrained       lmcore.checkpoint               9-12
+BertForPretraining         lmcore.transformer              9
+small_bert (a folder)      lmcore.zoo                      9-12
 =========================  ==============================  =========
 """
 
@@ -61,6 +66,10 @@ _EXPORTS: dict[str, str] = {
     "save_pretrained": "lmcore.checkpoint",
     "load_pretrained": "lmcore.checkpoint",
     "BertForPretraining": "lmcore.transformer",
+    # generating text (chapter 11)
+    "generate": "lmcore.generate",
+    "top_k_filter": "lmcore.generate",
+    "top_p_filter": "lmcore.generate",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,526 @@
+"""The models the book trains itself, trained once and kept in a cache (chapter 9 on).
+
+``small_bert()`` returns the folder of chapter 9's small BERT, pretrained with MLM + NSP on
+Shakespeare's works: a Hugging Face checkpoint (``config.json``, ``model.safetensors``, the
+tokenizer's ``vocab.txt``) plus ``training.json`` (the settings, the training history, the
+held-out results and baselines). If the folder is not there yet it trains the model first,
+with a progress bar, so a chapter or test that needs it works from a fresh clone, in any order.
+``load_small_bert()`` returns ``(model, tokenizer)`` from that folder.
+
+Where: ``$LMCORE_CACHE`` if set, else ``~/.cache/lmcore``, in a subfolder named after the
+settings and a short hash of the settings *and of the source code* that trains the model
+(data pipeline, model, loop, optimiser, tokenizer trainer): a model trained by older code is
+never reused, it is retrained. Chapter 9 calls :func:`pretrain_small_bert` with the same
+default settings, so running chapter 9 leaves the model chapters 10-12 use in the cache.
+
+The numbers: one process, ``torch`` threads as the caller set them. Training on 2 CPU cores
+is not bit-for-bit reproducible across thread counts and machines; the claims about the
+result are checked with margins, never by exact values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import hashlib
+import inspect
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from lmcore._validate import bad_argument
+
+__all__ = ["SmallBertSettings", "SMALL_BERT", "SMALL_BERT_FULL", "cache_dir", "settings_hash",
+           "small_bert", "load_small_bert", "pretrain_small_bert", "PretrainingRun",
+           "small_bert_data", "SmallBertData", "small_bert_config", "SmallGPTSettings",
+           "SMALL_GPT", "SMALL_GPT_FULL", "small_gpt", "load_small_gpt", "train_small_gpt",
+           "small_gpt_data", "small_gpt_hash", "ngram_baselines", "GPTTrainingRun",
+           "SmallGPTData"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SmallBertSettings:
+    """Everything that decides chapter 9's small BERT (and its cache folder's hash)."""
+    corpus: str = "shakespeare"
+    vocab_size: int = 6000          # WordPiece entries learned from the corpus
+    max_length: int = 64            # tokens per input, [CLS] and two [SEP] included
+    d_model: int = 128
+    num_layers: int = 2
+    num_heads: int = 4
+    d_ff: int = 512
+    dropout: float = 0.0            # less than one pass over the data: nothing to regularise
+    batch_size: int = 32
+    steps: int = 500
+    lr: float = 2e-3                # peak learning rate
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    mask_prob: float = 0.15
+    held_out_every: int = 14        # documents 7, 21, 35 (every 14th from the 7th) are held out
+    eval_pairs: int = 512           # held-out pairs measured at each evaluation
+    eval_every: int = 100
+    seed: int = 0
+
+    @property
+    def name(self) -> str:
+        return (f"small-bert-L{self.num_layers}-d{self.d_model}-v{self.vocab_size}"
+                f"-n{self.max_length}-s{self.steps}")
+
+
+SMALL_BERT = SmallBertSettings()
+SMALL_BERT_FULL = dataclasses.replace(SMALL_BERT, steps=1500, warmup_steps=150,
+                                      eval_every=250)
+
+
+def cache_dir() -> Path:
+    """``$LMCORE_CACHE`` if set, else ``~/.cache/lmcore``."""
+    return Path(os.environ.get("LMCORE_CACHE") or Path.home() / ".cache" / "lmcore")
+
+
+def _code_fingerprint() -> str:
+    """The source code a trained small BERT depends on (not the GPT side of transformer.py)."""
+    import lmcore.attention
+    import lmcore.optim
+    import lmcore.pretrain
+    import lmcore.pretraining_data
+    import lmcore.tokenize.train
+    import lmcore.tokenize.wordpiece
+    import lmcore.train
+    from lmcore import transformer as t
+    parts = [inspect.getsource(m) for m in (lmcore.attention, lmcore.optim, lmcore.pretrain,
+                                            lmcore.pretraining_data, lmcore.tokenize.train,
+                                            lmcore.tokenize.wordpiece, lmcore.train)]
+    parts += [inspect.getsource(obj) for obj in (
+        t.LayerNorm, t.gelu, t.FeedForward, t.EncoderBlock, t.BertConfig, t.BertEmbeddings,
+        t.BertEncoder, t.MLMHead, t.BertForPretraining, t._init_bert_weights)]
+    parts.append(inspect.getsource(_train))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def settings_hash(settings: SmallBertSettings = SMALL_BERT) -> str:
+    """10 hex digits of the SHA-256 of the settings and of the training code."""
+    if not isinstance(settings, SmallBertSettings):
+        raise TypeError(bad_argument("settings_hash", "settings", settings,
+                                     "a SmallBertSettings"))
+    text = json.dumps(dataclasses.asdict(settings), sort_keys=True) + _code_fingerprint()
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _folder(settings: SmallBertSettings) -> Path:
+    return cache_dir() / f"{settings.name}-{settings_hash(settings)}"
+
+
+# --------------------------------------------------------------------------------------------
+# The data
+# --------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class SmallBertData:
+    """The tokenizer, the training instances and the held-out ones (unseen documents)."""
+    tokenizer: Any
+    train: list
+    held_out: list
+    held_out_titles: list
+    train_batches: Any              # PretrainingBatches: a factory epoch -> batches
+    eval_batches: list              # fixed masks, the first settings.eval_pairs pairs
+
+
+@functools.lru_cache(maxsize=4)
+def small_bert_data(settings: SmallBertSettings = SMALL_BERT) -> SmallBertData:
+    """Tokenizer, instances and batches for ``settings`` (computed once per process)."""
+    from lmcore.data import load_corpus
+    from lmcore.pretraining_data import (PretrainingBatches, make_instances, tokenize_documents,
+                                         train_wordpiece)
+    if not isinstance(settings, SmallBertSettings):
+        raise TypeError(bad_argument("small_bert_data", "settings", settings,
+                                     "a SmallBertSettings"))
+    documents = load_corpus(settings.corpus).documents
+    held = [i for i in range(len(documents))
+            if i % settings.held_out_every == settings.held_out_every // 2]
+    train_docs = [d.text for i, d in enumerate(documents) if i not in held]
+    held_docs = [documents[i].text for i in held]
+    tokenizer = train_wordpiece(train_docs, settings.vocab_size)      # held-out text unseen
+    train = make_instances(tokenize_documents(train_docs, tokenizer), settings.max_length,
+                           seed=settings.seed)
+    held_out = make_instances(tokenize_documents(held_docs, tokenizer), settings.max_length,
+                              seed=settings.seed + 1)
+    batches = PretrainingBatches(train, tokenizer, settings.batch_size, seed=settings.seed,
+                                 mask_prob=settings.mask_prob)
+    eval_batches = list(PretrainingBatches(held_out[:settings.eval_pairs], tokenizer, 64,
+                                           seed=settings.seed + 1, mask_prob=settings.mask_prob,
+                                           shuffle=False)(0))
+    return SmallBertData(tokenizer, train, held_out, [documents[i].title for i in held],
+                         batches, eval_batches)
+
+
+# --------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class PretrainingRun:
+    """What :func:`pretrain_small_bert` returns."""
+    model: Any                      # BertForPretraining, in evaluation mode
+    tokenizer: Any
+    history: Any                    # lmcore.train.History
+    baselines: dict                 # held-out accuracies of the trivial predictors
+    folder: Optional[Path]          # where it was saved (None with save=False)
+
+
+def small_bert_config(settings: SmallBertSettings = SMALL_BERT, tokenizer: Any = None,
+                      dropout: Optional[float] = None):
+    """The :class:`~lmcore.transformer.BertConfig` of ``settings`` (vocabulary size from
+    ``tokenizer`` if given, else ``settings.vocab_size``; ``dropout`` overrides)."""
+    from lmcore.transformer import BertConfig
+    vocab = settings.vocab_size if tokenizer is None else tokenizer.vocab_size
+    return BertConfig(vocab_size=vocab, max_positions=settings.max_length,
+                      d_model=settings.d_model, num_layers=settings.num_layers,
+                      num_heads=settings.num_heads, d_ff=settings.d_ff,
+                      dropout=settings.dropout if dropout is None else dropout)
+
+
+def _train(settings: SmallBertSettings, data: SmallBertData, progress: bool):
+    from lmcore.pretraining_data import evaluate_pretraining, pretraining_loss
+    from lmcore.train import fit
+    from lmcore.transformer import BertForPretraining
+    torch.manual_seed(settings.seed)
+    model = BertForPretraining(small_bert_config(settings, data.tokenizer))
+    history = fit(model, pretraining_loss, data.train_batches, steps=settings.steps,
+                  lr=settings.lr, warmup_steps=settings.warmup_steps,
+                  weight_decay=settings.weight_decay, max_grad_norm=settings.max_grad_norm,
+                  evaluate=lambda m: evaluate_pretraining(m, data.eval_batches),
+                  eval_every=settings.eval_every, progress=progress,
+                  description="pretraining a small BERT")
+    return model.eval(), history
+
+
+def _baselines(data: SmallBertData) -> dict:
+    from lmcore.pretrain import IGNORE_INDEX
+    from lmcore.pretraining_data import most_frequent_token, overlap_baseline
+    token = most_frequent_token(data.train_batches(0))
+    labels = torch.cat([b["mlm_labels"][b["mlm_labels"] != IGNORE_INDEX]
+                        for b in data.eval_batches])
+    held = data.held_out[:len(torch.cat([b["is_next"] for b in data.eval_batches]))]
+    threshold, overlap_accuracy = overlap_baseline(data.train[:4000], held,
+                                                   data.tokenizer.special_token_ids)
+    return {"most_frequent_token": data.tokenizer.convert_ids_to_tokens([token])[0],
+            "mlm_most_frequent_accuracy": float((labels == token).double().mean()),
+            "nsp_chance_accuracy": 0.5,
+            "nsp_overlap_threshold": threshold,
+            "nsp_overlap_accuracy": overlap_accuracy}
+
+
+def pretrain_small_bert(settings: SmallBertSettings = SMALL_BERT, *, progress: bool = True,
+                        save: bool = True) -> PretrainingRun:
+    """Train chapter 9's small BERT from scratch with ``settings`` and (``save=True``) store
+    it in the cache folder :func:`small_bert` reads, replacing an older copy. The model comes
+    back in evaluation mode."""
+    if not isinstance(settings, SmallBertSettings):
+        raise TypeError(bad_argument("pretrain_small_bert", "settings", settings,
+                                     "a SmallBertSettings (e.g. lmcore.zoo.SMALL_BERT)"))
+    data = small_bert_data(settings)
+    model, history = _train(settings, data, progress)
+    baselines = _baselines(data)
+    folder = _save(settings, model, data, history, baselines) if save else None
+    return PretrainingRun(model, data.tokenizer, history, baselines, folder)
+
+
+def _save(settings, model, data, history, baselines) -> Path:
+    from lmcore.checkpoint import save_pretrained
+    target = _folder(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
+    save_pretrained(model, staging, tokenizer=data.tokenizer)
+    record = {"settings": dataclasses.asdict(settings), "hash": settings_hash(settings),
+              "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                  timespec="seconds"),
+              "torch": torch.__version__, "threads": torch.get_num_threads(),
+              "held_out_documents": data.held_out_titles,
+              "final_eval": history.final_eval, "baselines": baselines,
+              "history": history.to_dict()}
+    (staging / "training.json").write_text(json.dumps(record, indent=1))
+    if target.exists():                      # an older copy of the same settings: replace it
+        shutil.rmtree(target, ignore_errors=True)
+    try:
+        staging.rename(target)
+    except OSError:                          # another process finished first: keep theirs
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def small_bert(settings: SmallBertSettings = SMALL_BERT, *, progress: bool = True) -> Path:
+    """The folder of chapter 9's small BERT (a Hugging Face ``BertForPreTraining`` checkpoint
+    with its ``vocab.txt`` and ``training.json``), training it first if it is not cached.
+
+    ``transformers.BertForPreTraining.from_pretrained(folder)`` and
+    ``lmcore.checkpoint.load_pretrained(folder)`` both read it; :func:`load_small_bert` gives
+    ``(model, tokenizer)`` directly.
+    """
+    if not isinstance(settings, SmallBertSettings):
+        raise TypeError(bad_argument("small_bert", "settings", settings,
+                                     "a SmallBertSettings (e.g. lmcore.zoo.SMALL_BERT)"))
+    folder = _folder(settings)
+    if not (folder / "training.json").is_file():
+        pretrain_small_bert(settings, progress=progress, save=True)
+    return folder
+
+
+def load_small_bert(settings: SmallBertSettings = SMALL_BERT, *,
+                    progress: bool = True) -> tuple[Any, Any]:
+    """``(model, tokenizer)``: chapter 9's :class:`~lmcore.transformer.BertForPretraining`
+    in evaluation mode and its WordPiece tokenizer, trained first if not cached."""
+    from lmcore.checkpoint import load_pretrained, load_tokenizer
+    folder = small_bert(settings, progress=progress)
+    return load_pretrained(folder), load_tokenizer(folder)
+
+
+# ============================================================================================
+# Chapter 11's small GPT
+# ============================================================================================
+
+@dataclasses.dataclass(frozen=True)
+class SmallGPTSettings:
+    """Everything that decides chapter 11's small GPT (and its cache folder's hash)."""
+    corpus: str = "shakespeare"
+    held_out: tuple = ("The Tempest", "Twelfth Night")   # whole works never trained on
+    vocab_size: int = 512           # byte-level BPE tokens learned from the training works
+    context: int = 64               # tokens per training window (max_positions)
+    d_model: int = 96
+    num_layers: int = 3
+    num_heads: int = 4
+    d_ff: int = 384
+    dropout: float = 0.0
+    batch_size: int = 32
+    steps: int = 500
+    lr: float = 5e-3                # peak learning rate
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    eval_windows: int = 64          # held-out windows of `context` tokens scored per evaluation
+    eval_every: int = 100
+    seed: int = 0
+
+    @property
+    def name(self) -> str:
+        return (f"small-gpt-L{self.num_layers}-d{self.d_model}-v{self.vocab_size}"
+                f"-n{self.context}-s{self.steps}")
+
+
+SMALL_GPT = SmallGPTSettings()
+SMALL_GPT_FULL = dataclasses.replace(SMALL_GPT, steps=1500, warmup_steps=100, eval_every=250)
+
+
+def _gpt_code_fingerprint() -> str:
+    """The source code a trained small GPT depends on (not the BERT side, not decoding)."""
+    import lmcore.attention
+    import lmcore.causal_lm
+    import lmcore.optim
+    import lmcore.tokenize.train
+    import lmcore.train
+    from lmcore import transformer as t
+    parts = [inspect.getsource(m) for m in (lmcore.attention, lmcore.causal_lm, lmcore.optim,
+                                            lmcore.tokenize.train, lmcore.train)]
+    parts += [inspect.getsource(obj) for obj in (t.LayerNorm, t.gelu_tanh, t.FeedForward,
+                                                 t.DecoderBlock, t.GPTConfig, t.GPTDecoder,
+                                                 t.init_gpt2_weights)]
+    parts += [inspect.getsource(_train_gpt), inspect.getsource(small_gpt_data)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def small_gpt_hash(settings: SmallGPTSettings = SMALL_GPT) -> str:
+    """10 hex digits of the SHA-256 of the settings and of the training code."""
+    if not isinstance(settings, SmallGPTSettings):
+        raise TypeError(bad_argument("small_gpt_hash", "settings", settings,
+                                     "a SmallGPTSettings"))
+    text = json.dumps(dataclasses.asdict(settings), sort_keys=True) + _gpt_code_fingerprint()
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _gpt_folder(settings: SmallGPTSettings) -> Path:
+    return cache_dir() / f"{settings.name}-{small_gpt_hash(settings)}"
+
+
+@dataclasses.dataclass
+class SmallGPTData:
+    """The tokenizer and the token streams: training works and held-out works, each work
+    followed by ``<|endoftext|>``."""
+    tokenizer: Any
+    train_ids: Any                  # LongTensor [n_train]
+    held_out_ids: Any               # LongTensor [n_held_out]
+    held_out_titles: list
+
+
+@functools.lru_cache(maxsize=4)
+def small_gpt_data(settings: SmallGPTSettings = SMALL_GPT) -> SmallGPTData:
+    """Tokenizer (byte-level BPE trained on the training works only) and token streams."""
+    from lmcore.data import load_corpus
+    from lmcore.tokenize.train import train_bpe
+    if not isinstance(settings, SmallGPTSettings):
+        raise TypeError(bad_argument("small_gpt_data", "settings", settings,
+                                     "a SmallGPTSettings"))
+    documents = load_corpus(settings.corpus).documents
+    titles = [d.title for d in documents]
+    unknown = [t for t in settings.held_out if t not in titles]
+    if unknown:
+        raise ValueError(bad_argument("small_gpt_data", "settings.held_out", unknown,
+                                      f"titles of the corpus, e.g. {titles[:3]}"))
+    train_texts = [d.text for d in documents if d.title not in settings.held_out]
+    held_texts = [d.text for d in documents if d.title in settings.held_out]
+    tokenizer = train_bpe(train_texts, settings.vocab_size, special_tokens=["<|endoftext|>"])
+    eos = tokenizer.eos_token_id
+
+    def stream(texts):
+        ids = []
+        for text in texts:
+            ids += tokenizer.encode(text) + [eos]
+        return torch.tensor(ids, dtype=torch.long)
+
+    return SmallGPTData(tokenizer, stream(train_texts), stream(held_texts),
+                        [t for t in titles if t in settings.held_out])
+
+
+@dataclasses.dataclass
+class GPTTrainingRun:
+    """What :func:`train_small_gpt` returns."""
+    model: Any                      # GPTDecoder, in evaluation mode
+    tokenizer: Any
+    history: Any                    # lmcore.train.History
+    results: dict                   # held-out perplexities: the GPT and the n-gram baselines
+    folder: Optional[Path]          # where it was saved (None with save=False)
+
+
+def _train_gpt(settings: SmallGPTSettings, data: SmallGPTData, progress: bool):
+    from lmcore.causal_lm import causal_lm_loss, random_windows, window_log_probs
+    from lmcore.train import fit
+    from lmcore.transformer import GPTConfig, GPTDecoder, init_gpt2_weights
+    torch.manual_seed(settings.seed)
+    config = GPTConfig(vocab_size=data.tokenizer.vocab_size, max_positions=settings.context,
+                       d_model=settings.d_model, num_layers=settings.num_layers,
+                       num_heads=settings.num_heads, d_ff=settings.d_ff,
+                       dropout=settings.dropout, positions="learned", tie_embeddings=True)
+    model = init_gpt2_weights(GPTDecoder(config))
+    generator = torch.Generator().manual_seed(settings.seed)
+
+    def batches(epoch):             # windows of context + 1 tokens at random offsets
+        for _ in range(settings.steps):
+            yield random_windows(data.train_ids, settings.batch_size, settings.context + 1,
+                                 generator)
+
+    def evaluate(m):
+        log_probs, _ = window_log_probs(m, data.held_out_ids, settings.context,
+                                        limit=settings.eval_windows)
+        loss = float(-log_probs.mean())
+        return {"loss": loss, "perplexity": math.exp(loss)}
+
+    history = fit(model, causal_lm_loss, batches, steps=settings.steps, lr=settings.lr,
+                  warmup_steps=settings.warmup_steps, weight_decay=settings.weight_decay,
+                  max_grad_norm=settings.max_grad_norm, evaluate=evaluate,
+                  eval_every=settings.eval_every, progress=progress,
+                  description="training a small GPT")
+    return model.eval(), history
+
+
+def ngram_baselines(settings: SmallGPTSettings = SMALL_GPT) -> dict:
+    """Held-out perplexities of chapter 1's unigram and bigram models on the BPE tokens the
+    GPT is scored on (the same predicted positions), each with the best smoothing of a small
+    grid chosen on the held-out tokens themselves (which flatters the baselines)."""
+    from lmcore.causal_lm import token_windows
+    from lmcore.ngram import NGramLM
+    data = small_gpt_data(settings)
+    train = [str(i) for i in data.train_ids.tolist()]
+    windows = token_windows(data.held_out_ids, settings.context, limit=settings.eval_windows)
+    held = [str(i) for i in data.held_out_ids[:windows.numel()].tolist()]
+    predicted = [p - 1 for p in range(len(held)) if p % settings.context]   # log_probs index
+    results = {}
+    for order, grid in ((1, [(k, 0.0) for k in (0.01, 0.1, 1.0)]),
+                        (2, [(k, lam) for k in (0.01, 0.1) for lam in (0.5, 0.7, 0.8, 0.9)])):
+        model = NGramLM(order, min_count=1).fit(train)     # the counts; k and lam only score
+        best = None
+        for k, lam in grid:
+            model.k, model.lam = k, (lam if order == 2 else model.lam)
+            log_probs = model.log_probs(held)[predicted]
+            perplexity = float(math.exp(-log_probs.mean()))
+            if best is None or perplexity < best["perplexity"]:
+                best = {"perplexity": perplexity, "k": k, "lam": lam,
+                        "tokens": len(predicted)}
+        results["unigram" if order == 1 else "bigram"] = best
+    return results
+
+
+def train_small_gpt(settings: SmallGPTSettings = SMALL_GPT, *, progress: bool = True,
+                    save: bool = True) -> GPTTrainingRun:
+    """Train chapter 11's small GPT from scratch with ``settings``, measure it and the n-gram
+    baselines on the held-out works, and (``save=True``) store it where :func:`small_gpt`
+    looks, replacing an older copy. The model comes back in evaluation mode."""
+    if not isinstance(settings, SmallGPTSettings):
+        raise TypeError(bad_argument("train_small_gpt", "settings", settings,
+                                     "a SmallGPTSettings (e.g. lmcore.zoo.SMALL_GPT)"))
+    import time
+    start = time.perf_counter()
+    data = small_gpt_data(settings)
+    data_seconds = time.perf_counter() - start
+    model, history = _train_gpt(settings, data, progress)
+    results = {"gpt": {"perplexity": history.final_eval["perplexity"],
+                       "tokens": settings.eval_windows * (settings.context - 1)},
+               **ngram_baselines(settings),
+               "data_seconds": data_seconds, "train_seconds": history.seconds}
+    folder = _save_gpt(settings, model, data, history, results) if save else None
+    return GPTTrainingRun(model, data.tokenizer, history, results, folder)
+
+
+def _save_gpt(settings, model, data, history, results) -> Path:
+    from lmcore.checkpoint import save_pretrained
+    target = _gpt_folder(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
+    save_pretrained(model, staging, tokenizer=data.tokenizer)
+    record = {"settings": dataclasses.asdict(settings), "hash": small_gpt_hash(settings),
+              "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                  timespec="seconds"),
+              "torch": torch.__version__, "threads": torch.get_num_threads(),
+              "held_out_documents": data.held_out_titles,
+              "train_tokens": len(data.train_ids), "held_out_tokens": len(data.held_out_ids),
+              "results": results, "history": history.to_dict()}
+    (staging / "training.json").write_text(json.dumps(record, indent=1))
+    if target.exists():
+        shutil.rmtree(target, ignore_errors=True)
+    try:
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def small_gpt(settings: SmallGPTSettings = SMALL_GPT, *, progress: bool = True) -> Path:
+    """The folder of chapter 11's small GPT, training it first if it is not cached.
+
+    The folder is a Hugging Face ``GPT2LMHeadModel`` checkpoint (``config.json``,
+    ``model.safetensors``) with its byte-level BPE tokenizer (``vocab.json``, ``merges.txt``)
+    and ``training.json`` (settings, history, held-out perplexities of the GPT and of the
+    n-gram baselines). ``transformers.GPT2LMHeadModel.from_pretrained(folder)`` and
+    ``lmcore.checkpoint.load_pretrained(folder)`` both read it; :func:`load_small_gpt` gives
+    ``(model, tokenizer)``.
+    """
+    if not isinstance(settings, SmallGPTSettings):
+        raise TypeError(bad_argument("small_gpt", "settings", settings,
+                                     "a SmallGPTSettings (e.g. lmcore.zoo.SMALL_GPT)"))
+    folder = _gpt_folder(settings)
+    if not (folder / "training.json").is_file():
+        train_small_gpt(settings, progress=progress, save=True)
+    return folder
+
+
+def load_small_gpt(settings: SmallGPTSettings = SMALL_GPT, *,
+                   progress: bool = True) -> tuple[Any, Any]:
+    """``(model, tokenizer)``: chapter 11's :class:`~lmcore.transformer.GPTDecoder` in
+    evaluation mode and its byte-level BPE tokenizer, trained first if not cached."""
+    from lmcore.checkpoint import load_pretrained, load_tokenizer
+    folder = small_gpt(settings, progress=progress)
+    return load_pretrained(folder), load_tokenizer(folder)
