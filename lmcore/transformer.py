@@ -41,12 +41,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lmcore._validate import bad_argument, check_int, check_number
-from lmcore.attention import MultiHeadAttention, causal_mask, padding_mask
+from lmcore.attention import (MultiHeadAttention, causal_mask, padding_mask,
+                              scaled_dot_product_attention)
 
 __all__ = [
     "sinusoidal_positions", "LayerNorm", "gelu", "gelu_tanh", "FeedForward", "EncoderBlock",
     "DecoderBlock", "BertConfig", "BertEmbeddings", "BertEncoder", "EncoderOutput", "GPTConfig",
-    "GPTDecoder", "parameter_count", "count_parameters", "read_safetensors",
+    "GPTDecoder", "DecoderOutput", "parameter_count", "count_parameters", "read_safetensors",
     "hf_bert_name_to_lmcore", "load_bert_weights", "CheckpointMismatchError", "load_bert",
     "load_gpt2_weights", "load_gpt2",
     "load_minilm", "minilm_folder", "mean_pool", "sentence_embeddings", "minilm_attention",
@@ -228,6 +229,57 @@ class DecoderBlock(nn.Module):
                              "built with cross_attention=False.")
         x = x + self.dropout(self.ffn(self.ffn_norm(x)))
         return x, weights
+
+    def forward_cached(self, x: Tensor, past_key_value: Optional[tuple[Tensor, Tensor]] = None,
+                       mask: Optional[Tensor] = None, memory: Optional[Tensor] = None,
+                       memory_mask: Optional[Tensor] = None, need_weights: bool = False
+                       ) -> tuple[Tensor, Optional[Tensor], tuple[Tensor, Tensor]]:
+        """:meth:`forward` for the last ``n_new`` positions, given the keys and values of the
+        ``n_past`` positions before them (the KV cache of chapter 11).
+
+        ``x`` ``[batch, n_new, d]``; ``past_key_value`` ``(K, V)``, each
+        ``[batch, h, n_past, d_head]`` (or ``None`` for ``n_past = 0``); ``mask`` broadcastable
+        to ``[batch, h, n_new, n_past + n_new]`` (default: the shifted causal mask
+        ``causal_mask(n_new, n_past + n_new)``). Returns ``(x, weights, (K, V))`` with the keys
+        and values of all ``n_past + n_new`` positions. Exact: a position's key and value
+        depend only on that position's input, so the cached rows are the rows a full forward
+        pass would compute again.
+        """
+        attention = self.attention
+        batch, n_new, _ = x.shape
+
+        def split(t: Tensor) -> Tensor:   # [batch, n, d] -> [batch, h, n, d_head]
+            return t.view(batch, -1, attention.num_heads, attention.d_head).transpose(1, 2)
+
+        h = self.attention_norm(x)
+        q = split(attention.q_proj(h))                                   # [batch, h, n_new, dh]
+        k, v = split(attention.k_proj(h)), split(attention.v_proj(h))    # [batch, h, n_new, dh]
+        if past_key_value is not None:
+            k = torch.cat([past_key_value[0], k], dim=2)                 # [batch, h, n_k, dh]
+            v = torch.cat([past_key_value[1], v], dim=2)
+        if mask is None:
+            mask = causal_mask(n_new, k.shape[2], device=x.device)       # [n_new, n_k]
+        dropout = attention.dropout if self.training else 0.0
+        if need_weights:
+            context, weights = scaled_dot_product_attention(q, k, v, mask)
+        else:   # the fused kernel; a query with no allowed key gets a zero output, as above
+            weights = None
+            has_key = mask.any(dim=-1, keepdim=True)                     # [..., n_new, 1]
+            context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask | ~has_key,
+                                                     dropout_p=dropout)
+            context = context.masked_fill(~has_key, 0.0)
+        context = context.transpose(1, 2).reshape(batch, n_new, attention.d_model)
+        x = x + self.dropout(attention.out_proj(context))                # [batch, n_new, d]
+        if self.cross_attention is not None or memory is not None:
+            if self.cross_attention is None or memory is None:
+                raise ValueError("DecoderBlock.forward_cached: 'memory' must be given exactly "
+                                 "when the block has cross-attention.")
+            h = self.cross_norm(x)
+            crossed, _ = self.cross_attention(h, memory, memory, mask=memory_mask,
+                                              need_weights=False)
+            x = x + self.dropout(crossed)
+        x = x + self.dropout(self.ffn(self.ffn_norm(x)))
+        return x, weights, (k, v)
 
 
 # --------------------------------------------------------------------------------------------
@@ -451,6 +503,13 @@ class BertEncoder(nn.Module):
 # The GPT-style decoder
 # --------------------------------------------------------------------------------------------
 
+class DecoderOutput(NamedTuple):
+    """What :class:`GPTDecoder` returns with ``use_cache=True`` (names as in Hugging Face)."""
+    logits: Tensor                                    # [batch, n_new, vocab_size]
+    past_key_values: tuple[tuple[Tensor, Tensor], ...]  # per layer (K, V) [batch, h, n, d_head]
+    attentions: tuple[Tensor, ...]                    # per layer [batch, h, n_new, n]; () if not
+
+
 class GPTDecoder(nn.Module):
     """A GPT-style causal language model (Radford et al., 2019): pre-LN decoder blocks.
 
@@ -460,6 +519,19 @@ class GPTDecoder(nn.Module):
     ``attention_mask`` ``[batch, n]`` (1 = token, 0 = padding) hides padded keys as well, and
     numbers the positions of each row from its first real token, so a left-padded prompt (as
     in batched generation) gives the same logits as the same prompt alone.
+
+    **KV cache** (chapter 11): ``forward(input_ids, attention_mask=None, *,
+    past_key_values=None, use_cache=True)`` returns a :class:`DecoderOutput`
+    ``(logits, past_key_values, attentions)``. ``past_key_values`` is what the previous call
+    returned: per layer ``(K, V)``, each ``[batch, num_heads, n_past, d_head]``; ``input_ids``
+    ``[batch, n_new]`` are then the tokens after those ``n_past``, the logits are
+    ``[batch, n_new, vocab_size]`` and the returned cache covers ``n_past + n_new`` positions.
+    With a cache, ``attention_mask`` covers the past and the new tokens,
+    ``[batch, n_past + n_new]`` (as in Hugging Face's ``generate``): append a 1 column per
+    generated token. Left-padded batches work the same way: padded keys are hidden and each
+    row's positions count from its first real token. The cache is exact: the logits equal
+    those of one uncached call on all ``n_past + n_new`` tokens (up to float rounding).
+    ``model(input_ids)`` without these keywords returns plain logits, as before.
     """
 
     def __init__(self, config: GPTConfig | None = None):
@@ -487,34 +559,74 @@ class GPTDecoder(nn.Module):
             self.lm_head.weight = self.token_embeddings.weight   # one matrix, used twice
 
     def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
-                output_attentions: bool = False):
+                output_attentions: bool = False, *,
+                past_key_values: Optional[Sequence[tuple[Tensor, Tensor]]] = None,
+                use_cache: bool = False):
         name = "GPTDecoder.forward"
         _check_ids(name, "input_ids", input_ids, self.config.vocab_size)
+        n_past = self._check_past(name, past_key_values, input_ids)
         n = input_ids.shape[1]
-        if n > self.config.max_positions:
-            raise ValueError(bad_argument(name, "input_ids", f"a sequence of {n} tokens",
+        n_total = n_past + n
+        if n_total > self.config.max_positions:
+            raise ValueError(bad_argument(name, "input_ids", f"a sequence of {n_total} tokens"
+                                          + (f" ({n_past} cached)" if n_past else ""),
                                           f"at most max_positions = {self.config.max_positions}"
                                           " tokens"))
-        mask = causal_mask(n, device=input_ids.device)                   # [n, n]
+        mask = causal_mask(n, n_total, device=input_ids.device)          # [n, n_past + n]
         if attention_mask is not None:
-            if not isinstance(attention_mask, Tensor) or attention_mask.shape != input_ids.shape:
-                raise ValueError(bad_argument(name, "attention_mask", attention_mask,
-                                              "a 0/1 tensor of the shape of input_ids"))
-            mask = mask & padding_mask(attention_mask)                   # [batch, 1, n, n]
+            expected = (input_ids.shape[0], n_total)
+            if not isinstance(attention_mask, Tensor) or tuple(attention_mask.shape) != expected:
+                shown = (f"a tensor of shape {list(attention_mask.shape)}"
+                         if isinstance(attention_mask, Tensor) else attention_mask)
+                raise ValueError(bad_argument(name, "attention_mask", shown,
+                                              f"a 0/1 tensor of shape [batch, n_past + n] = "
+                                              f"{list(expected)}"))
+            mask = mask & padding_mask(attention_mask)                   # [batch, 1, n, n_tot]
         if attention_mask is None:
-            positions = torch.arange(n, device=input_ids.device)            # [n]
+            positions = torch.arange(n_past, n_total, device=input_ids.device)  # [n]
         else:  # count only real tokens, so a left-padded text starts at position 0
-            positions = (attention_mask.long().cumsum(dim=-1) - 1).clamp(min=0)  # [batch, n]
+            positions = (attention_mask.long().cumsum(dim=-1) - 1).clamp(min=0)[:, n_past:]
         pos = (self.position_embeddings(positions) if self.position_embeddings is not None
                else self.fixed_positions[positions])                     # [(batch,) n, d]
         x = self.dropout(self.token_embeddings(input_ids) + pos)         # [batch, n, d]
-        attentions = []
-        for block in self.blocks:
-            x, weights = block(x, mask, need_weights=output_attentions)
+        attentions, cache = [], []
+        for i, block in enumerate(self.blocks):
+            if use_cache or past_key_values is not None:
+                past = None if past_key_values is None else past_key_values[i]
+                x, weights, present = block.forward_cached(x, past, mask,
+                                                           need_weights=output_attentions)
+                cache.append(present)                                    # 2 x [b, h, n_tot, dh]
+            else:
+                x, weights = block(x, mask, need_weights=output_attentions)
             if output_attentions:
-                attentions.append(weights)                               # [batch, h, n, n]
+                attentions.append(weights)                               # [batch, h, n, n_tot]
         logits = self.lm_head(self.final_norm(x))                        # [batch, n, vocab]
+        if use_cache:
+            return DecoderOutput(logits, tuple(cache), tuple(attentions))
         return (logits, tuple(attentions)) if output_attentions else logits
+
+    def _check_past(self, name: str, past_key_values: Any, input_ids: Tensor) -> int:
+        """The number of cached positions, after checking the cache's structure and shapes."""
+        if past_key_values is None:
+            return 0
+        config = self.config
+        expected = (f"a sequence of {config.num_layers} (K, V) pairs, each "
+                    f"[batch={input_ids.shape[0]}, {config.num_heads}, n_past, "
+                    f"{config.d_model // config.num_heads}] (what use_cache=True returned)")
+        try:
+            shapes = {tuple(t.shape) for layer in past_key_values for t in layer}
+            ok = (len(past_key_values) == config.num_layers and len(shapes) == 1
+                  and all(len(layer) == 2 for layer in past_key_values))
+            shape = next(iter(shapes))
+            ok = ok and len(shape) == 4 and shape[0] == input_ids.shape[0] and shape[1:2] == (
+                config.num_heads,) and shape[3] == config.d_model // config.num_heads
+        except (TypeError, AttributeError, StopIteration):
+            ok = False
+        if not ok:
+            raise ValueError(bad_argument(name, "past_key_values", type(past_key_values).__name__
+                                          if not isinstance(past_key_values, (tuple, list))
+                                          else f"{len(past_key_values)} layers", expected))
+        return shape[2]
 
 
 # --------------------------------------------------------------------------------------------
