@@ -28,6 +28,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
 
+class StreamOptions(_Strict):
+    include_usage: bool = False     # a last chunk with ``usage`` and no choices
+
+
 class _Sampling(_Strict):
     model: str = Field(min_length=1)
     max_tokens: Optional[int] = Field(default=None, ge=1, le=MAX_TOKENS_LIMIT)
@@ -36,6 +40,7 @@ class _Sampling(_Strict):
     stop: Optional[Union[str, list[str]]] = None
     seed: Optional[int] = None
     stream: bool = False
+    stream_options: Optional[StreamOptions] = None
     n: int = Field(default=1, ge=1, le=1)     # one choice per prompt
 
     @field_validator("stop")
