@@ -48,6 +48,14 @@ _EXPORTS: dict[str, str] = {
     "mlm_loss": "lmcore.pretrain",
     "nsp_loss": "lmcore.pretrain",
     "gradient_descent": "lmcore.optim",
+    "AdamW": "lmcore.optim",
+    # training, checkpoints and the book's trained models (chapter 9)
+    "fit": "lmcore.train",
+    "plot_history": "lmcore.train",
+    # generating text (chapter 11)
+    "generate": "lmcore.generate",
+    "top_k_filter": "lmcore.generate",
+    "top_p_filter": "lmcore.generate",
 }
 
 __all__ = sorted(_EXPORTS)
