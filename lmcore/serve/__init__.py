@@ -14,10 +14,13 @@ lmcore.serve.auth           API keys (constant-time comparison), tokens-per-minu
 lmcore.serve.batching       continuous batching of concurrent requests with a KV cache
 lmcore.serve.models         loading the GPT folder, MiniLM and a BERT classifier folder
 lmcore.serve.server         uvicorn, readiness and graceful shutdown
+lmcore.serve.process        the service as a background process on a free local port
 ==========================  ==================================================================
 """
 
 from lmcore.serve.app import ServiceConfig, chat_prompt, create_app
+from lmcore.serve.process import ServerProcess, free_port, start_server
 from lmcore.serve.server import run
 
-__all__ = ["ServiceConfig", "create_app", "chat_prompt", "run"]
+__all__ = ["ServiceConfig", "create_app", "chat_prompt", "run", "start_server",
+           "ServerProcess", "free_port"]

@@ -160,8 +160,8 @@ def _prompt_ids(state: _State, model: TextModel, prompts: list[str],
     all_ids = [model.encode_prompt(p) for p in prompts]
     context = model.context_length
     longest = max(len(ids) for ids in all_ids)
-    if max_tokens is None:
-        max_tokens = min(default_tokens, context - longest) if chat else default_tokens
+    if max_tokens is None:   # chat: the default, or what the context leaves (at least 1)
+        max_tokens = max(min(default_tokens, context - longest), 1) if chat else default_tokens
     if longest + max_tokens > context:
         param = "messages" if chat else ("prompt" if longest >= context else "max_tokens")
         raise APIError(400, f"This model's maximum context length is {context} tokens, "
@@ -284,7 +284,8 @@ def create_app(config: ServiceConfig) -> FastAPI:
     @app.get("/ready")
     async def ready(request: Request) -> dict:
         service = _state(request)
-        return {"status": "ready", "models": sorted(service.model_ids())}
+        return {"status": "ready", "models": sorted(service.model_ids()),
+                "scheduler": service.scheduler.stats()}
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> dict:

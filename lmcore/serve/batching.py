@@ -37,10 +37,10 @@ import threading
 from typing import Any, Callable, Optional, Sequence as Seq
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from lmcore._validate import bad_argument, check_int
+from lmcore.generate import top_p_filter
 
 __all__ = ["SamplingSettings", "Update", "GenerationRequest", "BatchScheduler",
            "choose_next_token"]
@@ -69,21 +69,20 @@ class Update:
 
 def choose_next_token(logits: Tensor, temperature: float, top_p: float,
                       generator: Optional[torch.Generator]) -> int:
-    """One token id from the logits ``[vocab]`` of one row.
+    """One token id from the logits ``[vocab]`` of one row, as :func:`lmcore.generate` picks it.
 
-    ``temperature == 0``: the argmax (greedy). Otherwise ``p = softmax(logits / T)``; with
-    ``top_p < 1`` only the most probable tokens whose mass first reaches ``top_p`` are kept
-    (Holtzman et al., 2020) and renormalised; then one token is drawn with ``generator``.
+    ``temperature == 0``: the argmax (greedy). Otherwise ``softmax(logits / T)``, restricted to
+    the nucleus of mass ``top_p`` (:func:`lmcore.generate.top_p_filter`) when ``top_p < 1``,
+    and one token drawn with ``generator``; with the same generator state this is the token
+    ``generate(..., do_sample=True, temperature=T, top_p=top_p, generator=g)`` draws.
     """
     if temperature == 0:
         return int(torch.argmax(logits))
-    probs = F.softmax(logits.double() / temperature, dim=-1)            # [vocab]
+    logits = logits[None] / temperature                                   # [1, vocab]
     if top_p < 1.0:
-        sorted_probs, order = torch.sort(probs, descending=True)
-        mass_before = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
-        sorted_probs[mass_before >= top_p] = 0.0    # keep while the mass before is < top_p
-        probs = torch.zeros_like(probs).scatter_(0, order, sorted_probs)
-    return int(torch.multinomial(probs, 1, generator=generator))
+        logits = top_p_filter(logits, top_p)
+    probs = torch.softmax(logits.float(), dim=-1)                         # [1, vocab]
+    return int(torch.multinomial(probs, 1, generator=generator)[0, 0])
 
 
 class GenerationRequest:
@@ -194,6 +193,7 @@ class BatchScheduler:
         self._mask: Optional[Tensor] = None                         # [b, n]
         self.steps = 0                      # decoder calls made (prefills and steps)
         self.largest_batch = 0              # the most rows decoded together so far
+        self.dropped = 0                    # requests dropped because their client left
 
     # -- the request side ------------------------------------------------------------------
     def submit(self, request: GenerationRequest) -> GenerationRequest:
@@ -208,6 +208,12 @@ class BatchScheduler:
     def busy(self) -> int:
         """Requests waiting or being decoded."""
         return len(self._pending) + len(self._rows)
+
+    def stats(self) -> dict[str, int]:
+        """What ``GET /ready`` reports: the work in hand and what batching achieved so far."""
+        return {"busy": self.busy, "decoder_calls": self.steps,
+                "largest_batch": self.largest_batch, "max_batch_size": self.max_batch_size,
+                "dropped": self.dropped}
 
     def start(self) -> "BatchScheduler":
         if self._thread is None:
@@ -314,8 +320,14 @@ class BatchScheduler:
 
     def _leave(self) -> None:
         """Drop finished and cancelled rows; trim columns that are padding in every row."""
-        keep = [i for i, r in enumerate(self._rows)
-                if r.finish_reason is None and not r.cancelled]
+        keep = []
+        for i, request in enumerate(self._rows):
+            if request.finish_reason is None and not request.cancelled:
+                keep.append(i)
+            elif request.finish_reason is None:
+                self.dropped += 1
+                log.info("dropped a request whose client went away after %d of %d tokens",
+                         len(request.generated), request.settings.max_new_tokens)
         if len(keep) == len(self._rows):
             return
         if not keep:

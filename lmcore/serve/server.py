@@ -8,8 +8,11 @@ stops sending it work), stops accepting connections, lets the requests in flight
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from typing import Optional
+import signal
+import threading
+from typing import Iterator, Optional
 
 import uvicorn
 
@@ -25,6 +28,21 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, state):
         super().__init__(config)
         self.service_state = state
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Handle SIGTERM/SIGINT with :meth:`handle_exit`; unlike uvicorn's own, do not
+        re-raise the signal afterwards, so a requested, completed shutdown exits with 0."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit)
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def handle_exit(self, sig, frame) -> None:
         self.service_state.ready = False
