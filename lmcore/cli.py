@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
                          help="quota of prompt + completion tokens per key per minute")
     serving.add_argument("--max-batch-size", type=int, default=16, metavar="N",
                          help="requests decoded together (1 = no batching; default 16)")
+    serving.add_argument("--threads", type=int, metavar="N",
+                         help="CPU threads torch may use (default: torch's own choice)")
     serving.add_argument("--classifier", metavar="FOLDER",
                          help="a BertForSequenceClassification-layout folder served on "
                          "/v1/classifications")
@@ -137,6 +139,11 @@ def _serve(args: argparse.Namespace) -> None:
     if args.tokens_per_minute is not None and args.tokens_per_minute < 1:
         raise SystemExit(f"lmcore serve: --tokens-per-minute must be >= 1, got "
                          f"{args.tokens_per_minute}.")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise SystemExit(f"lmcore serve: --threads must be >= 1, got {args.threads}.")
+        import torch
+        torch.set_num_threads(args.threads)
     keys = list(args.api_key) + [k for k in os.environ.get("LMCORE_API_KEYS", "").split(",")
                                  if k.strip()]
     from lmcore.serve import ServiceConfig, run

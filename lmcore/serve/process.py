@@ -101,6 +101,7 @@ def start_server(model_folder: str | Path, *, port: Optional[int] = None,
                  api_keys: Sequence[str] = (), tokens_per_minute: Optional[int] = None,
                  max_batch_size: int = 16, model_name: Optional[str] = None,
                  classifier: Optional[str | Path] = None, embeddings: bool = True,
+                 threads: Optional[int] = None,
                  extra_args: Sequence[str] = (), ready_timeout: float = 120.0,
                  log_level: str = "info") -> ServerProcess:
     """Start ``python -m lmcore serve`` on 127.0.0.1 in the background; return when ready.
@@ -122,6 +123,8 @@ def start_server(model_folder: str | Path, *, port: Optional[int] = None,
         command += ["--classifier", str(classifier)]
     if not embeddings:
         command += ["--no-embeddings"]
+    if threads is not None:
+        command += ["--threads", str(threads)]
     command += list(extra_args)
     environment = dict(os.environ, LMCORE_API_KEYS=",".join(api_keys))
     log_file = tempfile.NamedTemporaryFile(prefix="lmcore-serve-", suffix=".log", delete=False)
