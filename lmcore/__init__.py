@@ -52,6 +52,9 @@ _EXPORTS: dict[str, str] = {
     # training, checkpoints and the book's trained models (chapter 9)
     "fit": "lmcore.train",
     "plot_history": "lmcore.train",
+    "save_pretrained": "lmcore.checkpoint",
+    "load_pretrained": "lmcore.checkpoint",
+    "BertForPretraining": "lmcore.transformer",
     # generating text (chapter 11)
     "generate": "lmcore.generate",
     "top_k_filter": "lmcore.generate",
