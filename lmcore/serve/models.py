@@ -1,9 +1,10 @@
 """The models the service serves, loaded from folders (chapter 12).
 
 * :func:`load_text_model` -- a GPT-2-layout checkpoint folder as ``save_pretrained`` writes it
-  (``config.json`` + ``model.safetensors``), read by :func:`lmcore.transformer.load_gpt2`.
-  Its tokenizer is the folder's own ``vocab.json`` + ``merges.txt`` when present, otherwise
-  GPT-2's byte-level BPE (:func:`lmcore.tokenize.gpt2_tokenizer`).
+  (``config.json`` + ``model.safetensors``), read by :func:`lmcore.checkpoint.load_pretrained`.
+  Its tokenizer is the folder's own ``vocab.json`` + ``merges.txt`` when present
+  (:func:`lmcore.checkpoint.load_tokenizer`), otherwise GPT-2's byte-level BPE
+  (:func:`lmcore.tokenize.gpt2_tokenizer`).
 * :func:`load_embedding_model` -- all-MiniLM-L6-v2, served for ``/v1/embeddings`` as
   :func:`lmcore.transformer.sentence_embeddings` computes it (mean-pooled, normalised).
 * :func:`load_classifier` -- any ``BertForSequenceClassification``-layout folder
@@ -24,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lmcore.transformer import (BertConfig, BertEncoder, GPTDecoder, load_bert_weights,
-                                load_gpt2, read_safetensors)
+from lmcore.checkpoint import load_bert_weights, load_pretrained, read_safetensors
+from lmcore.transformer import BertConfig, BertEncoder, GPTDecoder
 
 __all__ = ["TextModel", "EmbeddingModel", "Classifier", "load_text_model",
            "load_embedding_model", "load_classifier", "folder_tokenizer", "EMBEDDING_MODEL_ID"]
@@ -54,21 +55,14 @@ class TextModel:
         return ids
 
 
-def _read_merges_txt(path: Path) -> list[tuple[str, str]]:
-    lines = path.read_text(encoding="utf-8").split("\n")
-    return [tuple(line.split(" ")) for line in lines
-            if line and not line.startswith("#version")]
-
-
 def folder_tokenizer(folder: Path) -> Any:
-    """The byte-level BPE of ``folder`` (``vocab.json`` + ``merges.txt``), else GPT-2's."""
-    from lmcore.tokenize import ByteLevelBPE, gpt2_tokenizer
-    vocab, merges = folder / "vocab.json", folder / "merges.txt"
-    if not (vocab.is_file() and merges.is_file()):
-        return gpt2_tokenizer()
-    encoder = json.loads(vocab.read_text(encoding="utf-8"))
-    special = {token: encoder.pop(token) for token in ["<|endoftext|>"] if token in encoder}
-    return ByteLevelBPE(encoder, _read_merges_txt(merges), special_tokens=special)
+    """The byte-level BPE saved in ``folder`` (``vocab.json`` + ``merges.txt``, read by
+    :func:`lmcore.checkpoint.load_tokenizer`), else GPT-2's own."""
+    from lmcore.checkpoint import load_tokenizer
+    from lmcore.tokenize import gpt2_tokenizer
+    if (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file():
+        return load_tokenizer(folder)
+    return gpt2_tokenizer()
 
 
 def load_text_model(folder: str | Path, model_id: Optional[str] = None) -> TextModel:
@@ -78,7 +72,10 @@ def load_text_model(folder: str | Path, model_id: Optional[str] = None) -> TextM
     if not folder.is_dir():
         raise FileNotFoundError(f"The 'folder' argument of load_text_model must be a checkpoint "
                                 f"folder; {str(folder)!r} is not a folder.")
-    model = load_gpt2(folder)
+    model = load_pretrained(folder)
+    if not isinstance(model, GPTDecoder):
+        raise ValueError(f"load_text_model: {str(folder)!r} holds a {type(model).__name__}, "
+                         "not a GPT (GPT2LMHeadModel layout); it cannot generate text.")
     tokenizer = folder_tokenizer(folder)
     vocab_size = model.config.vocab_size
     if tokenizer.vocab_size > vocab_size:
@@ -146,7 +143,7 @@ class Classifier(nn.Module):
 
 def load_classifier(folder: str | Path, model_id: Optional[str] = None) -> Classifier:
     """A ``BertForSequenceClassification``-layout folder as a :class:`Classifier` (eval mode)."""
-    from lmcore.tokenize import WordPiece, wordpiece_tokenizer
+    from lmcore.tokenize import wordpiece_tokenizer
     folder = Path(folder)
     config_file, weights_file = folder / "config.json", folder / "model.safetensors"
     for file in (config_file, weights_file):
@@ -172,11 +169,9 @@ def load_classifier(folder: str | Path, model_id: Optional[str] = None) -> Class
     with torch.no_grad():
         classifier.head.weight.copy_(head["classifier.weight"])
         classifier.head.bias.copy_(head["classifier.bias"])
-    vocab = folder / "vocab.txt"
-    if vocab.is_file():
-        lines = vocab.read_text(encoding="utf-8").split("\n")
-        classifier.tokenizer = WordPiece(lines[:-1] if lines and lines[-1] == "" else lines,
-                                         lowercase=hf.get("do_lower_case", True))
+    if (folder / "vocab.txt").is_file():
+        from lmcore.checkpoint import load_tokenizer
+        classifier.tokenizer = load_tokenizer(folder)
     else:
         classifier.tokenizer = wordpiece_tokenizer()
     classifier.id = model_id or folder.resolve().name
