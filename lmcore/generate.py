@@ -32,7 +32,7 @@ from torch import Tensor
 
 from lmcore._validate import bad_argument, check_int, check_number
 
-__all__ = ["generate", "top_k_filter", "top_p_filter"]
+__all__ = ["generate", "top_k_filter", "top_p_filter", "next_token_probabilities"]
 
 
 def _check_logits(function: str, logits: Any) -> Tensor:
@@ -66,6 +66,23 @@ def top_p_filter(logits: Tensor, p: float) -> Tensor:
     remove_sorted[..., -1] = False                        # the most likely token always stays
     remove = remove_sorted.scatter(-1, order, remove_sorted)   # back to vocabulary order
     return logits.masked_fill(remove, float("-inf"))
+
+
+def next_token_probabilities(logits: Tensor, temperature: float = 1.0,
+                             top_k: Optional[int] = None,
+                             top_p: Optional[float] = None) -> Tensor:
+    """The distribution sampling draws from: ``softmax`` of the logits ``[..., vocab]``
+    divided by ``temperature``, after :func:`top_k_filter` and then :func:`top_p_filter`
+    (each only if given); removed tokens get probability 0, the kept ones are renormalised."""
+    logits = _check_logits("next_token_probabilities", logits)
+    temperature = check_number("next_token_probabilities", "temperature", temperature,
+                               positive=True)
+    logits = logits / temperature
+    if top_k is not None:
+        logits = top_k_filter(logits, top_k)
+    if top_p is not None:
+        logits = top_p_filter(logits, top_p)
+    return torch.softmax(logits.float(), dim=-1)
 
 
 def _check_generate(model, input_ids, max_new_tokens, do_sample, temperature, top_k, top_p,
@@ -172,12 +189,7 @@ def _sample_or_greedy(model, ids, max_new_tokens, do_sample, temperature, top_k,
     for _ in range(max_new_tokens):
         logits, past = _next_logits(model, ids, mask, past, use_cache)         # [batch, vocab]
         if do_sample:
-            logits = logits / temperature
-            if top_k is not None:
-                logits = top_k_filter(logits, top_k)
-            if top_p is not None:
-                logits = top_p_filter(logits, top_p)
-            probs = torch.softmax(logits.float(), dim=-1)                       # [batch, vocab]
+            probs = next_token_probabilities(logits, temperature, top_k, top_p)  # [batch, V]
             token = torch.multinomial(probs, 1, generator=generator)[:, 0]     # [batch]
         else:
             token = logits.argmax(dim=-1)                                       # [batch]
