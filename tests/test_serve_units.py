@@ -284,3 +284,26 @@ def test_classifier_folder_gives_the_probabilities_of_transformers(tiny_bert_cla
             expected.append(torch.softmax(hf(ids).logits[0], dim=-1))
     torch.testing.assert_close(ours.probabilities(texts), torch.stack(expected),
                                atol=1e-5, rtol=1e-4)
+
+
+def test_a_saved_classifier_loads_back_and_in_transformers(tmp_path):
+    from transformers import BertForSequenceClassification
+    from lmcore.serve.models import Classifier, load_classifier, save_classifier
+    from lmcore.tokenize import wordpiece_tokenizer
+    from lmcore.transformer import BertConfig, BertEncoder
+    torch.manual_seed(1)
+    encoder = BertEncoder(BertConfig(vocab_size=30522, max_positions=64, d_model=32,
+                                     num_layers=1, num_heads=2, d_ff=64, dropout=0.0)).eval()
+    classifier = Classifier(encoder, ["negative", "neutral", "positive"]).eval()
+    classifier.tokenizer = wordpiece_tokenizer()
+    texts = ["fine", "not fine at all"]
+    folder = save_classifier(classifier, tmp_path / "sentiment")
+    again = load_classifier(folder)
+    assert again.labels == classifier.labels and again.id == "sentiment"
+    torch.testing.assert_close(again.probabilities(texts), classifier.probabilities(texts))
+    hf = BertForSequenceClassification.from_pretrained(folder).eval()
+    ids = torch.tensor([wordpiece_tokenizer().encode_pair(texts[1])["input_ids"]])
+    with torch.no_grad():
+        expected = torch.softmax(hf(ids).logits[0], dim=-1)
+    torch.testing.assert_close(classifier.probabilities(texts)[1], expected, atol=1e-5,
+                               rtol=1e-4)

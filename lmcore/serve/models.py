@@ -29,7 +29,7 @@ from lmcore.checkpoint import load_bert_weights, load_pretrained, read_safetenso
 from lmcore.transformer import BertConfig, BertEncoder, GPTDecoder
 
 __all__ = ["TextModel", "EmbeddingModel", "Classifier", "load_text_model",
-           "load_embedding_model", "load_classifier", "folder_tokenizer", "EMBEDDING_MODEL_ID"]
+           "load_embedding_model", "load_classifier", "save_classifier", "folder_tokenizer", "EMBEDDING_MODEL_ID"]
 
 EMBEDDING_MODEL_ID = "all-MiniLM-L6-v2"
 
@@ -82,7 +82,9 @@ def load_text_model(folder: str | Path, model_id: Optional[str] = None) -> TextM
         raise ValueError(f"load_text_model: the tokenizer has {tokenizer.vocab_size} tokens but "
                          f"the model in {str(folder)!r} only {vocab_size}.")
     config = json.loads((folder / "config.json").read_text())
-    eos = config.get("eos_token_id", getattr(tokenizer, "eos_token_id", None))
+    eos = config.get("eos_token_id")
+    if eos is None:
+        eos = getattr(tokenizer, "eos_token_id", None)
     eos = eos if isinstance(eos, int) and 0 <= eos < vocab_size else None
     return TextModel(model_id or folder.resolve().name, model, tokenizer, eos)
 
@@ -176,3 +178,28 @@ def load_classifier(folder: str | Path, model_id: Optional[str] = None) -> Class
         classifier.tokenizer = wordpiece_tokenizer()
     classifier.id = model_id or folder.resolve().name
     return classifier.eval()
+
+
+def save_classifier(classifier: Classifier, folder: str | Path) -> Path:
+    """Write ``classifier`` as a ``BertForSequenceClassification`` folder (``bert.*``,
+    ``classifier.*``, ``id2label``, the tokenizer's ``vocab.txt``), the layout
+    :func:`load_classifier` and ``transformers`` read. Returns the folder."""
+    from safetensors.torch import save_file
+    from lmcore._validate import bad_argument
+    from lmcore.checkpoint import save_pretrained
+    if not isinstance(classifier, Classifier) or classifier.encoder.pooler is None:
+        raise TypeError(bad_argument("save_classifier", "classifier", classifier,
+                                     "an lmcore.serve.models.Classifier whose encoder has a "
+                                     "pooler"))
+    folder = save_pretrained(classifier.encoder, folder, tokenizer=classifier.tokenizer)
+    state = {f"bert.{name}": tensor
+             for name, tensor in read_safetensors(folder / "model.safetensors").items()}
+    state["classifier.weight"] = classifier.head.weight.detach().clone().contiguous()
+    state["classifier.bias"] = classifier.head.bias.detach().clone().contiguous()
+    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    config = json.loads((folder / "config.json").read_text())
+    config["architectures"] = ["BertForSequenceClassification"]
+    config["id2label"] = {str(i): label for i, label in enumerate(classifier.labels)}
+    config["label2id"] = {label: i for i, label in enumerate(classifier.labels)}
+    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return folder
