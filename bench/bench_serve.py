@@ -7,7 +7,8 @@ together (``--max-batch-size 16``), one decoding one request at a time (``--max-
 1``). At each concurrency (1, 4, 16 clients, each sending its next request as soon as the
 previous answer arrives) both are measured in turn, in the same run, with the same greedy
 requests (distinct prompts, ``max_tokens`` tokens each; the random model never stops early,
-so every request generates exactly that many). Reported: completion tokens per second over
+so every request generates exactly that many; :func:`lmcore.serve.loadtest.load_test`).
+Reported: completion tokens per second over
 the whole wall time, and the median and 99th percentile of the request latency. Without
 ``--model`` a random GPT-2-layout checkpoint (4 layers, width 128, GPT-2's vocabulary) is
 made with ``transformers``; nothing is downloaded. Each measurement is repeated
@@ -19,10 +20,7 @@ per measurement. The servers use ``--threads`` torch threads each (default 1).
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 
@@ -34,36 +32,6 @@ def random_checkpoint(folder: Path) -> Path:
                         initializer_range=0.3)
     GPT2LMHeadModel(config).eval().save_pretrained(folder)
     return folder
-
-
-def measure(base_url: str, model: str, concurrency: int, requests: int, max_tokens: int,
-            time_limit: float) -> dict:
-    from openai import OpenAI
-    client = OpenAI(base_url=base_url, api_key="bench", max_retries=0, timeout=300)
-    prompts = [f"Request {i}: the weather today is" + " quite" * (i % 7)
-               for i in range(requests)]
-    deadline = time.perf_counter() + time_limit
-    latencies, tokens = [], 0
-
-    def one(prompt: str):
-        if time.perf_counter() > deadline:
-            return None
-        start = time.perf_counter()
-        answer = client.completions.create(model=model, prompt=prompt, max_tokens=max_tokens,
-                                           temperature=0)
-        return time.perf_counter() - start, answer.usage.completion_tokens
-
-    start = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
-        for result in pool.map(one, prompts):
-            if result is not None:
-                latencies.append(result[0])
-                tokens += result[1]
-    wall = time.perf_counter() - start
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
-    return {"requests": len(latencies), "tokens_per_s": tokens / wall,
-            "p50": statistics.median(latencies), "p99": p99}
 
 
 def main() -> None:
@@ -83,6 +51,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from lmcore.serve import start_server
+    from lmcore.serve.loadtest import load_test
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as scratch:
         folder = Path(args.model) if args.model else random_checkpoint(Path(scratch) / "gpt")
         servers = {}
@@ -103,17 +72,17 @@ def main() -> None:
                     order = list(servers.items())
                     for label, server in (order if round_ % 2 == 0 else order[::-1]):
                         # a short warm-up at this concurrency, then the measurement
-                        measure(server.base_url, "bench", concurrency, concurrency, 4, 60)
-                        r = measure(server.base_url, "bench", concurrency, requests,
-                                    args.max_tokens, args.time_limit)
-                        if label not in results or r["tokens_per_s"] > results[label][
-                                "tokens_per_s"]:
+                        load_test(server.base_url, "bench", concurrency, concurrency,
+                                  max_tokens=4)
+                        r = load_test(server.base_url, "bench", concurrency, requests,
+                                      max_tokens=args.max_tokens, time_limit=args.time_limit)
+                        if label not in results or r.tokens_per_s > results[label].tokens_per_s:
                             results[label] = r
                 for label, r in results.items():
-                    print(f"{concurrency:>7} {label:>14} {r['requests']:>8} "
-                          f"{r['tokens_per_s']:>9.1f} {r['p50']:>7.2f} {r['p99']:>7.2f}")
-                ratios[concurrency] = (results["batched"]["tokens_per_s"]
-                                       / results["one at a time"]["tokens_per_s"])
+                    print(f"{concurrency:>7} {label:>14} {len(r.latencies):>8} "
+                          f"{r.tokens_per_s:>9.1f} {r.p50:>7.2f} {r.p99:>7.2f}")
+                ratios[concurrency] = (results["batched"].tokens_per_s
+                                       / results["one at a time"].tokens_per_s)
             for concurrency, ratio in ratios.items():
                 print(f"throughput, batched / one at a time, {concurrency:>2} clients: "
                       f"{ratio:.2f}x")

@@ -307,3 +307,13 @@ def test_a_saved_classifier_loads_back_and_in_transformers(tmp_path):
         expected = torch.softmax(hf(ids).logits[0], dim=-1)
     torch.testing.assert_close(classifier.probabilities(texts)[1], expected, atol=1e-5,
                                rtol=1e-4)
+
+
+def test_percentile_is_the_nearest_rank_value():
+    from lmcore.serve.loadtest import percentile
+    values = [float(v) for v in range(1, 101)]          # 1..100
+    assert percentile(values, 50) == 50.0 and percentile(values, 99) == 99.0
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0 and percentile([3.0, 1.0, 2.0], 99) == 3.0
+    assert percentile([5.0], 0) == 5.0
+    with pytest.raises(ValueError):
+        percentile([], 50)
