@@ -77,8 +77,11 @@ _ROLE_NAMES = {"system": "System", "user": "User", "assistant": "Assistant"}
 
 
 def chat_prompt(messages: list[Any]) -> str:
-    """The plain-text prompt of a conversation (the documented template above)."""
-    lines = [f"{_ROLE_NAMES[m.role]}: {m.content}" for m in messages]
+    """The plain-text prompt of a conversation (the documented template above); messages
+    are dicts ``{"role", "content"}`` or objects with those attributes."""
+    pairs = [(m["role"], m["content"]) if isinstance(m, dict) else (m.role, m.content)
+             for m in messages]
+    lines = [f"{_ROLE_NAMES[role]}: {content}" for role, content in pairs]
     return "\n".join(lines + ["Assistant:"])
 
 
