@@ -10,8 +10,9 @@ on one token and reads the keys and values of the earlier positions from the cac
 runs generate greedily from the same prompt with the same weights and must give identical
 tokens (checked). The two are timed in alternating repetitions in one process (shared
 machines are noisy; only a ratio measured side by side means something) and the medians are
-reported. The model is a GPT-2-shaped decoder the size of the book's small GPT unless
-``--d-model`` etc. say otherwise.
+reported. The model is a GPT-2-shaped decoder of the shape of chapter 11's longer-run GPT
+(lmcore.zoo.SMALL_GPT_FULL: 4 layers, d_model 128, vocabulary 2048) with random weights and
+1024 positions (so that 512 new tokens fit), unless ``--d-model`` etc. say otherwise.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--new", default="64,256,512")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--d-model", type=int, default=192)
+    parser.add_argument("--d-model", type=int, default=128)
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--vocab", type=int, default=2048)

@@ -25,14 +25,15 @@ which gives the same tokens as recomputing the whole prefix every step, much fas
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import torch
 from torch import Tensor
 
 from lmcore._validate import bad_argument, check_int, check_number
 
-__all__ = ["generate", "top_k_filter", "top_p_filter", "next_token_probabilities"]
+__all__ = ["generate", "top_k_filter", "top_p_filter", "next_token_probabilities",
+           "distinct_n", "repeated_ngrams"]
 
 
 def _check_logits(function: str, logits: Any) -> Tensor:
@@ -236,3 +237,33 @@ def _beam_search(model, ids, max_new_tokens, num_beams, eos_token_id, use_cache,
                 break
     best = scores.argmax(dim=-1) + torch.arange(batch, device=ids.device) * k   # [batch]
     return ids[best]
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring degeneration (repetition) of generated text
+# --------------------------------------------------------------------------------------------
+
+def _ngrams(function: str, tokens: Any, n: int) -> list[tuple]:
+    check_int(function, "n", n, minimum=1)
+    if isinstance(tokens, Tensor):
+        tokens = tokens.tolist()
+    if isinstance(tokens, (str, bytes)) or not isinstance(tokens, (list, tuple)):
+        raise TypeError(bad_argument(function, "tokens", tokens, "a list of tokens"))
+    if len(tokens) < n:
+        raise ValueError(bad_argument(function, "tokens", f"{len(tokens)} tokens",
+                                      f"at least n = {n} tokens"))
+    return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def distinct_n(tokens: Sequence[Any], n: int) -> float:
+    """distinct-n (Li et al., 2016): the number of different n-grams in ``tokens`` divided by
+    the number of n-grams, ``|set(ngrams)| / (len(tokens) - n + 1)``; 1 when no n-gram
+    repeats, near 0 for text stuck in a loop."""
+    grams = _ngrams("distinct_n", tokens, n)
+    return len(set(grams)) / len(grams)
+
+
+def repeated_ngrams(tokens: Sequence[Any], n: int = 4) -> float:
+    """The fraction of the n-grams of ``tokens`` that already occurred earlier in it
+    (``1 - distinct_n``, Welleck et al.'s seq-rep-n, 2019)."""
+    return 1.0 - distinct_n(tokens, n)

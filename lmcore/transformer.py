@@ -45,7 +45,7 @@ __all__ = [
     "sinusoidal_positions", "LayerNorm", "gelu", "gelu_tanh", "FeedForward", "EncoderBlock",
     "DecoderBlock", "BertConfig", "BertEmbeddings", "BertEncoder", "EncoderOutput", "GPTConfig",
     "BertForPretraining", "PretrainingOutput", "MLMHead",
-    "GPTDecoder", "DecoderOutput", "parameter_count", "count_parameters", "read_safetensors",
+    "GPTDecoder", "DecoderOutput", "init_gpt2_weights", "parameter_count", "count_parameters", "read_safetensors",
     "hf_bert_name_to_lmcore", "load_bert_weights", "CheckpointMismatchError", "load_bert",
     "load_gpt2_weights", "load_gpt2",
     "load_minilm", "minilm_folder", "mean_pool", "sentence_embeddings", "minilm_attention",
@@ -707,6 +707,31 @@ class GPTDecoder(nn.Module):
                                           if not isinstance(past_key_values, (tuple, list))
                                           else f"{len(past_key_values)} layers", expected))
         return shape[2]
+
+
+def init_gpt2_weights(model: GPTDecoder, std: float = 0.02) -> GPTDecoder:
+    """GPT-2's initialisation, in place (Radford et al., 2019): every weight matrix and
+    embedding normal(0, std), biases 0, LayerNorm at (1, 0), and the two projections that
+    write into the residual stream (``out_proj``, ``ffn_out``) normal(0, std / sqrt(2 N)) for
+    N blocks, so the residual sum starts with about the same variance at any depth. With
+    ``torch``'s default embedding init (normal(0, 1)) tied to the output layer the first
+    logits have a standard deviation near sqrt(d_model), far from a uniform guess."""
+    if not isinstance(model, GPTDecoder):
+        raise TypeError(bad_argument("init_gpt2_weights", "model", model, "a GPTDecoder"))
+    std = check_number("init_gpt2_weights", "std", std, positive=True)
+    residual_std = std / math.sqrt(2 * model.config.num_layers)
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                last = name.rsplit(".", 1)[-1]
+                nn.init.normal_(module.weight, mean=0.0,
+                                std=residual_std if last in ("out_proj", "ffn_out") else std)
+                if isinstance(module, nn.Linear) and module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, LayerNorm):
+                module.weight.fill_(1.0)
+                module.bias.zero_()
+    return model
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import functools
 import hashlib
 import inspect
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -38,7 +39,9 @@ from lmcore._validate import bad_argument
 
 __all__ = ["SmallBertSettings", "SMALL_BERT", "SMALL_BERT_FULL", "cache_dir", "settings_hash",
            "small_bert", "load_small_bert", "pretrain_small_bert", "PretrainingRun",
-           "small_bert_data", "SmallBertData"]
+           "small_bert_data", "SmallBertData", "SmallGPTSettings", "SMALL_GPT",
+           "SMALL_GPT_FULL", "small_gpt", "load_small_gpt", "train_small_gpt", "small_gpt_data",
+           "small_gpt_hash", "ngram_baselines", "GPTTrainingRun", "SmallGPTData"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -266,4 +269,249 @@ def load_small_bert(settings: SmallBertSettings = SMALL_BERT, *,
     in evaluation mode and its WordPiece tokenizer, trained first if not cached."""
     from lmcore.checkpoint import load_pretrained, load_tokenizer
     folder = small_bert(settings, progress=progress)
+    return load_pretrained(folder), load_tokenizer(folder)
+
+
+# ============================================================================================
+# Chapter 11's small GPT
+# ============================================================================================
+
+@dataclasses.dataclass(frozen=True)
+class SmallGPTSettings:
+    """Everything that decides chapter 11's small GPT (and its cache folder's hash)."""
+    corpus: str = "shakespeare"
+    held_out: tuple = ("The Tempest", "Twelfth Night")   # whole works never trained on
+    vocab_size: int = 512           # byte-level BPE tokens learned from the training works
+    context: int = 64               # tokens per training window (max_positions)
+    d_model: int = 128
+    num_layers: int = 4
+    num_heads: int = 4
+    d_ff: int = 512
+    dropout: float = 0.0
+    batch_size: int = 16
+    steps: int = 250
+    lr: float = 3e-3                # peak learning rate
+    warmup_steps: int = 25
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    eval_windows: int = 64          # held-out windows of `context` tokens scored per evaluation
+    eval_every: int = 50
+    seed: int = 0
+
+    @property
+    def name(self) -> str:
+        return (f"small-gpt-L{self.num_layers}-d{self.d_model}-v{self.vocab_size}"
+                f"-n{self.context}-s{self.steps}")
+
+
+SMALL_GPT = SmallGPTSettings()
+SMALL_GPT_FULL = dataclasses.replace(SMALL_GPT, vocab_size=2048, context=128, steps=2000,
+                                     lr=2e-3, warmup_steps=100, eval_every=250)
+
+
+def _gpt_code_fingerprint() -> str:
+    """The source code a trained small GPT depends on (not the BERT side, not decoding)."""
+    import lmcore.attention
+    import lmcore.causal_lm
+    import lmcore.optim
+    import lmcore.tokenize.train
+    import lmcore.train
+    from lmcore import transformer as t
+    parts = [inspect.getsource(m) for m in (lmcore.attention, lmcore.causal_lm, lmcore.optim,
+                                            lmcore.tokenize.train, lmcore.train)]
+    parts += [inspect.getsource(obj) for obj in (t.LayerNorm, t.gelu_tanh, t.FeedForward,
+                                                 t.DecoderBlock, t.GPTConfig, t.GPTDecoder,
+                                                 t.init_gpt2_weights)]
+    parts += [inspect.getsource(_train_gpt), inspect.getsource(small_gpt_data)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def small_gpt_hash(settings: SmallGPTSettings = SMALL_GPT) -> str:
+    """10 hex digits of the SHA-256 of the settings and of the training code."""
+    if not isinstance(settings, SmallGPTSettings):
+        raise TypeError(bad_argument("small_gpt_hash", "settings", settings,
+                                     "a SmallGPTSettings"))
+    text = json.dumps(dataclasses.asdict(settings), sort_keys=True) + _gpt_code_fingerprint()
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _gpt_folder(settings: SmallGPTSettings) -> Path:
+    return cache_dir() / f"{settings.name}-{small_gpt_hash(settings)}"
+
+
+@dataclasses.dataclass
+class SmallGPTData:
+    """The tokenizer and the token streams: training works and held-out works, each work
+    followed by ``<|endoftext|>``."""
+    tokenizer: Any
+    train_ids: Any                  # LongTensor [n_train]
+    held_out_ids: Any               # LongTensor [n_held_out]
+    held_out_titles: list
+
+
+@functools.lru_cache(maxsize=4)
+def small_gpt_data(settings: SmallGPTSettings = SMALL_GPT) -> SmallGPTData:
+    """Tokenizer (byte-level BPE trained on the training works only) and token streams."""
+    from lmcore.data import load_corpus
+    from lmcore.tokenize.train import train_bpe
+    if not isinstance(settings, SmallGPTSettings):
+        raise TypeError(bad_argument("small_gpt_data", "settings", settings,
+                                     "a SmallGPTSettings"))
+    documents = load_corpus(settings.corpus).documents
+    titles = [d.title for d in documents]
+    unknown = [t for t in settings.held_out if t not in titles]
+    if unknown:
+        raise ValueError(bad_argument("small_gpt_data", "settings.held_out", unknown,
+                                      f"titles of the corpus, e.g. {titles[:3]}"))
+    train_texts = [d.text for d in documents if d.title not in settings.held_out]
+    held_texts = [d.text for d in documents if d.title in settings.held_out]
+    tokenizer = train_bpe(train_texts, settings.vocab_size, special_tokens=["<|endoftext|>"])
+    eos = tokenizer.eos_token_id
+
+    def stream(texts):
+        ids = []
+        for text in texts:
+            ids += tokenizer.encode(text) + [eos]
+        return torch.tensor(ids, dtype=torch.long)
+
+    return SmallGPTData(tokenizer, stream(train_texts), stream(held_texts),
+                        [t for t in titles if t in settings.held_out])
+
+
+@dataclasses.dataclass
+class GPTTrainingRun:
+    """What :func:`train_small_gpt` returns."""
+    model: Any                      # GPTDecoder, in evaluation mode
+    tokenizer: Any
+    history: Any                    # lmcore.train.History
+    results: dict                   # held-out perplexities: the GPT and the n-gram baselines
+    folder: Optional[Path]          # where it was saved (None with save=False)
+
+
+def _train_gpt(settings: SmallGPTSettings, data: SmallGPTData, progress: bool):
+    from lmcore.causal_lm import causal_lm_loss, random_windows, window_log_probs
+    from lmcore.train import fit
+    from lmcore.transformer import GPTConfig, GPTDecoder, init_gpt2_weights
+    torch.manual_seed(settings.seed)
+    config = GPTConfig(vocab_size=data.tokenizer.vocab_size, max_positions=settings.context,
+                       d_model=settings.d_model, num_layers=settings.num_layers,
+                       num_heads=settings.num_heads, d_ff=settings.d_ff,
+                       dropout=settings.dropout, positions="learned", tie_embeddings=True)
+    model = init_gpt2_weights(GPTDecoder(config))
+    generator = torch.Generator().manual_seed(settings.seed)
+
+    def batches(epoch):             # windows of context + 1 tokens at random offsets
+        for _ in range(settings.steps):
+            yield random_windows(data.train_ids, settings.batch_size, settings.context + 1,
+                                 generator)
+
+    def evaluate(m):
+        log_probs, _ = window_log_probs(m, data.held_out_ids, settings.context,
+                                        limit=settings.eval_windows)
+        loss = float(-log_probs.mean())
+        return {"loss": loss, "perplexity": math.exp(loss)}
+
+    history = fit(model, causal_lm_loss, batches, steps=settings.steps, lr=settings.lr,
+                  warmup_steps=settings.warmup_steps, weight_decay=settings.weight_decay,
+                  max_grad_norm=settings.max_grad_norm, evaluate=evaluate,
+                  eval_every=settings.eval_every, progress=progress,
+                  description="training a small GPT")
+    return model.eval(), history
+
+
+def ngram_baselines(settings: SmallGPTSettings = SMALL_GPT) -> dict:
+    """Held-out perplexities of chapter 1's unigram and bigram models on the BPE tokens the
+    GPT is scored on (the same predicted positions), each with the best smoothing of a small
+    grid chosen on the held-out tokens themselves (which flatters the baselines)."""
+    from lmcore.causal_lm import token_windows
+    from lmcore.ngram import NGramLM
+    data = small_gpt_data(settings)
+    train = [str(i) for i in data.train_ids.tolist()]
+    windows = token_windows(data.held_out_ids, settings.context, limit=settings.eval_windows)
+    held = [str(i) for i in data.held_out_ids[:windows.numel()].tolist()]
+    predicted = [p - 1 for p in range(len(held)) if p % settings.context]   # log_probs index
+    results = {}
+    for order, grid in ((1, [(k, 0.0) for k in (0.01, 0.1, 1.0)]),
+                        (2, [(k, lam) for k in (0.01, 0.1) for lam in (0.5, 0.7, 0.8, 0.9)])):
+        best = None
+        for k, lam in grid:
+            model = NGramLM(order, k=k, lam=lam if order == 2 else 0.5, min_count=1).fit(train)
+            log_probs = model.log_probs(held)[predicted]
+            perplexity = float(math.exp(-log_probs.mean()))
+            if best is None or perplexity < best["perplexity"]:
+                best = {"perplexity": perplexity, "k": k, "lam": lam,
+                        "tokens": len(predicted)}
+        results["unigram" if order == 1 else "bigram"] = best
+    return results
+
+
+def train_small_gpt(settings: SmallGPTSettings = SMALL_GPT, *, progress: bool = True,
+                    save: bool = True) -> GPTTrainingRun:
+    """Train chapter 11's small GPT from scratch with ``settings``, measure it and the n-gram
+    baselines on the held-out works, and (``save=True``) store it where :func:`small_gpt`
+    looks, replacing an older copy. The model comes back in evaluation mode."""
+    if not isinstance(settings, SmallGPTSettings):
+        raise TypeError(bad_argument("train_small_gpt", "settings", settings,
+                                     "a SmallGPTSettings (e.g. lmcore.zoo.SMALL_GPT)"))
+    import time
+    start = time.perf_counter()
+    data = small_gpt_data(settings)
+    data_seconds = time.perf_counter() - start
+    model, history = _train_gpt(settings, data, progress)
+    results = {"gpt": {"perplexity": history.final_eval["perplexity"],
+                       "tokens": settings.eval_windows * (settings.context - 1)},
+               **ngram_baselines(settings),
+               "data_seconds": data_seconds, "train_seconds": history.seconds}
+    folder = _save_gpt(settings, model, data, history, results) if save else None
+    return GPTTrainingRun(model, data.tokenizer, history, results, folder)
+
+
+def _save_gpt(settings, model, data, history, results) -> Path:
+    from lmcore.checkpoint import save_pretrained
+    target = _gpt_folder(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
+    save_pretrained(model, staging, tokenizer=data.tokenizer)
+    record = {"settings": dataclasses.asdict(settings), "hash": small_gpt_hash(settings),
+              "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                  timespec="seconds"),
+              "torch": torch.__version__, "threads": torch.get_num_threads(),
+              "held_out_documents": data.held_out_titles,
+              "train_tokens": len(data.train_ids), "held_out_tokens": len(data.held_out_ids),
+              "results": results, "history": history.to_dict()}
+    (staging / "training.json").write_text(json.dumps(record, indent=1))
+    if target.exists():
+        shutil.rmtree(target, ignore_errors=True)
+    try:
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def small_gpt(settings: SmallGPTSettings = SMALL_GPT, *, progress: bool = True) -> Path:
+    """The folder of chapter 11's small GPT, training it first if it is not cached.
+
+    The folder is a Hugging Face ``GPT2LMHeadModel`` checkpoint (``config.json``,
+    ``model.safetensors``) with its byte-level BPE tokenizer (``vocab.json``, ``merges.txt``)
+    and ``training.json`` (settings, history, held-out perplexities of the GPT and of the
+    n-gram baselines). ``transformers.GPT2LMHeadModel.from_pretrained(folder)`` and
+    ``lmcore.checkpoint.load_pretrained(folder)`` both read it; :func:`load_small_gpt` gives
+    ``(model, tokenizer)``.
+    """
+    if not isinstance(settings, SmallGPTSettings):
+        raise TypeError(bad_argument("small_gpt", "settings", settings,
+                                     "a SmallGPTSettings (e.g. lmcore.zoo.SMALL_GPT)"))
+    folder = _gpt_folder(settings)
+    if not (folder / "training.json").is_file():
+        train_small_gpt(settings, progress=progress, save=True)
+    return folder
+
+
+def load_small_gpt(settings: SmallGPTSettings = SMALL_GPT, *,
+                   progress: bool = True) -> tuple[Any, Any]:
+    """``(model, tokenizer)``: chapter 11's :class:`~lmcore.transformer.GPTDecoder` in
+    evaluation mode and its byte-level BPE tokenizer, trained first if not cached."""
+    from lmcore.checkpoint import load_pretrained, load_tokenizer
+    folder = small_gpt(settings, progress=progress)
     return load_pretrained(folder), load_tokenizer(folder)
