@@ -317,3 +317,11 @@ def test_percentile_is_the_nearest_rank_value():
     assert percentile([5.0], 0) == 5.0
     with pytest.raises(ValueError):
         percentile([], 50)
+
+
+def test_create_app_names_a_bad_config():
+    from lmcore.serve import ServiceConfig, create_app
+    with pytest.raises(TypeError, match="'config' argument of create_app"):
+        create_app({"model_folder": "x"})
+    with pytest.raises(ValueError, match="model_folder or text_model"):
+        create_app(ServiceConfig())

@@ -259,6 +259,12 @@ async def _generate(state: _State, key: str, requests: list[GenerationRequest],
 
 def create_app(config: ServiceConfig) -> FastAPI:
     """The FastAPI application; models load (and the scheduler starts) at start-up."""
+    from lmcore._validate import bad_argument
+    if not isinstance(config, ServiceConfig):
+        raise TypeError(bad_argument("create_app", "config", config, "a ServiceConfig"))
+    if config.model_folder is None and config.text_model is None:
+        raise ValueError(bad_argument("create_app", "config", config,
+                                      "a ServiceConfig with model_folder or text_model set"))
     state = _State(config)
 
     @contextlib.asynccontextmanager
