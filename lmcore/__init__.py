@@ -70,6 +70,10 @@ _EXPORTS: dict[str, str] = {
     "generate": "lmcore.generate",
     "top_k_filter": "lmcore.generate",
     "top_p_filter": "lmcore.generate",
+    # models as a service (chapter 12)
+    "ServiceConfig": "lmcore.serve",
+    "create_app": "lmcore.serve",
+    "start_server": "lmcore.serve",
 }
 
 __all__ = sorted(_EXPORTS)

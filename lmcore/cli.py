@@ -4,6 +4,9 @@
     lmcore student-edition --out DIR NB...   write the student edition (solutions removed)
     lmcore grade SUBMISSIONS --out DIR       grade a folder of submitted notebooks (each in a
                                              bubblewrap sandbox; see the instructor guide)
+    lmcore serve --model FOLDER [--port N]   the OpenAI-compatible service (chapter 12)
+
+``python -m lmcore COMMAND`` works too.
 """
 
 from __future__ import annotations
@@ -90,6 +93,35 @@ def main(argv: list[str] | None = None) -> int:
                          help="grade even where bubblewrap (bwrap) is unavailable: student code "
                          "then runs with your user's access to your files (read the instructor "
                          "guide first)")
+    serving = commands.add_parser(
+        "serve", help="serve a GPT folder (completions, chat) and MiniLM (embeddings) with "
+        "the OpenAI API's shapes")
+    serving.add_argument("--model", required=True, metavar="FOLDER",
+                         help="a GPT-2-layout checkpoint folder (config.json + "
+                         "model.safetensors)")
+    serving.add_argument("--model-name", metavar="NAME",
+                         help="the model id clients use (default: the folder's name)")
+    serving.add_argument("--host", default="127.0.0.1", help="address to listen on "
+                         "(default 127.0.0.1: this machine only)")
+    serving.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serving.add_argument("--api-key", action="append", default=[], metavar="KEY",
+                         help="require this key (Authorization: Bearer KEY); repeat for "
+                         "several keys; also read from LMCORE_API_KEYS (comma-separated)")
+    serving.add_argument("--tokens-per-minute", type=int, metavar="N",
+                         help="quota of prompt + completion tokens per key per minute")
+    serving.add_argument("--max-batch-size", type=int, default=16, metavar="N",
+                         help="requests decoded together (1 = no batching; default 16)")
+    serving.add_argument("--threads", type=int, metavar="N",
+                         help="CPU threads torch may use (default: torch's own choice)")
+    serving.add_argument("--classifier", metavar="FOLDER",
+                         help="a BertForSequenceClassification-layout folder served on "
+                         "/v1/classifications")
+    serving.add_argument("--classifier-name", metavar="NAME",
+                         help="its model id (default: the folder's name)")
+    serving.add_argument("--no-embeddings", action="store_true",
+                         help="do not load MiniLM for /v1/embeddings")
+    serving.add_argument("--log-level", default="info",
+                         choices=["critical", "error", "warning", "info", "debug"])
     args = parser.parse_args(argv)
 
     if args.command == "execute":
@@ -126,7 +158,44 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"lmcore grade: {error}") from None
         print(f"graded {len({(g.student, g.notebook) for g in grades})} notebooks: "
               f"{Path(args.out) / 'grades.csv'}")
+    elif args.command == "serve":
+        _serve(args)
     return 0
+
+
+def _serve(args: argparse.Namespace) -> None:
+    """``lmcore serve``: check the arguments, then run the service until SIGTERM/SIGINT."""
+    import os
+    model = Path(args.model)
+    if not (model / "config.json").is_file() or not (model / "model.safetensors").is_file():
+        raise SystemExit(f"lmcore serve: --model {args.model!r} must be a checkpoint folder "
+                         "with config.json and model.safetensors.")
+    if args.classifier and not Path(args.classifier).is_dir():
+        raise SystemExit(f"lmcore serve: --classifier {args.classifier!r} is not a folder.")
+    if not 0 <= args.port <= 65535:
+        raise SystemExit(f"lmcore serve: --port must be 0..65535, got {args.port}.")
+    if args.max_batch_size < 1:
+        raise SystemExit(f"lmcore serve: --max-batch-size must be >= 1, got "
+                         f"{args.max_batch_size}.")
+    if args.tokens_per_minute is not None and args.tokens_per_minute < 1:
+        raise SystemExit(f"lmcore serve: --tokens-per-minute must be >= 1, got "
+                         f"{args.tokens_per_minute}.")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise SystemExit(f"lmcore serve: --threads must be >= 1, got {args.threads}.")
+        import torch
+        torch.set_num_threads(args.threads)
+    keys = list(args.api_key) + [k for k in os.environ.get("LMCORE_API_KEYS", "").split(",")
+                                 if k.strip()]
+    from lmcore.serve import ServiceConfig, run
+    config = ServiceConfig(model_folder=str(model), model_name=args.model_name,
+                           embeddings=not args.no_embeddings,
+                           classifier_folder=args.classifier,
+                           classifier_name=args.classifier_name,
+                           api_keys=tuple(k.strip() for k in keys),
+                           tokens_per_minute=args.tokens_per_minute,
+                           max_batch_size=args.max_batch_size)
+    run(config, host=args.host, port=args.port, log_level=args.log_level)
 
 
 if __name__ == "__main__":
