@@ -19,6 +19,7 @@ import torch
 from lmcore._validate import bad_argument, check_int, check_number
 from lmcore.generate import next_token_probabilities
 from lmcore.viz._html import StaticView, asset, standalone_view
+from lmcore.viz._live import live_panel
 
 # The view's CSS and JavaScript: lmcore/viz/static/next_token.css and next_token.js.
 _SCRIPT = asset("next_token.js")
@@ -98,10 +99,22 @@ class NextTokenView:
                                                    for v in self.logits(p)]}
                             for p in prompts]}
 
+    def picture(self, prompt: str, temperature: float = 1.0, top_k: Optional[int] = None,
+                top_p: Optional[float] = None) -> str:
+        """The table of :meth:`render_text` as HTML that any notebook front end shows, scripts
+        or not (the static picture of both views)."""
+        text = self.render_text(prompt, temperature, top_k, top_p)
+        return ("<pre style='font-size:12px;line-height:1.3;max-width:100%;overflow-x:auto'>"
+                f"{html.escape(f'prompt: {prompt!r}')}\n{html.escape(text)}</pre>")
+
     def static_view(self, prompts: Sequence[str], **defaults: Any) -> StaticView:
-        """A self-contained HTML view over ``prompts`` (works offline, in the book)."""
-        return StaticView(standalone_view("lmcore-nt", self.data(prompts, **defaults),
-                                          _SCRIPT, _CSS))
+        """A self-contained HTML view over ``prompts`` (works offline, in the book); where
+        scripts do not run it shows the first prompt's table at the default settings."""
+        data = self.data(prompts, **defaults)
+        settings = data["defaults"]
+        picture = self.picture(prompts[0], settings["temperature"], settings["top_k"],
+                               settings["top_p"])
+        return StaticView(standalone_view("lmcore-nt", data, _SCRIPT, _CSS, picture))
 
     def widget(self, prompt: str = "To be, or not to be"):
         """Live controls for Jupyter: a prompt box and the three sliders."""
@@ -124,7 +137,9 @@ class NextTokenView:
         for box in (prompt_box, temperature, top_k, top_p):
             box.observe(update, names="value")
         update()
-        panel = widgets.VBox([prompt_box, temperature, top_k, top_p, output])
+        panel = live_panel([prompt_box, temperature, top_k, top_p, output],
+                           lambda: self.picture(prompt_box.value, temperature.value,
+                                                top_k.value, top_p.value))
         panel.update = update  # exposed for tests
         panel.controls = {"prompt": prompt_box, "temperature": temperature, "top_k": top_k,
                           "top_p": top_p, "output": output}
