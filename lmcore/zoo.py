@@ -75,8 +75,8 @@ class SmallBertSettings:
 
 
 SMALL_BERT = SmallBertSettings()
-SMALL_BERT_FULL = dataclasses.replace(SMALL_BERT, steps=1500, warmup_steps=150,
-                                      eval_every=250)
+SMALL_BERT_FULL = dataclasses.replace(SMALL_BERT, steps=1000, warmup_steps=100,
+                                      eval_every=200)
 
 
 def cache_dir() -> Path:
