@@ -94,9 +94,6 @@ def test_nothing_is_cut_off_or_wider_than_the_column(width, page, layout):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", list(WIDTHS))
-@pytest.mark.xfail(strict=True, reason=(
-    "the stored outputs of chapters 2, 3, 5 and 6 hold the views as they were before the "
-    "views' rework (lmcore/viz); re-execute those chapters, then remove this mark"))
 def test_the_views_fit_the_column(width, layout):
     views = [f"{page}: {json.dumps(p)}" for (name, page), measured in layout.items()
              if name == width for p in measured["problems"] if p["view"]]

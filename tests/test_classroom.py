@@ -36,11 +36,12 @@ BIGRAM_SOLUTION = """\
 
 COUNT_PAIRS_SOLUTION = """\
     counts = Counter()
-    for i, word in enumerate(tokens):
-        for j in range(max(0, i - window), min(len(tokens), i + window + 1)):
-            if j != i:
-                counts[(word, tokens[j])] += 1
-    return counts"""
+    for tokens in sentences:             # exercise 3.3: weight 1/d, never across sentences
+        for i, word in enumerate(tokens):
+            for j in range(max(0, i - window), min(len(tokens), i + window + 1)):
+                if j != i:
+                    counts[(word, tokens[j])] += 1 / abs(i - j)
+    return dict(counts)"""
 
 
 def _solution_cell(grade_id: str, source: str) -> nbformat.NotebookNode:
@@ -61,7 +62,7 @@ def bigram_cell(body: str = BIGRAM_SOLUTION) -> str:
 
 
 def count_pairs_cell(body: str = COUNT_PAIRS_SOLUTION) -> str:
-    return ("from collections import Counter\n\ndef count_pairs(tokens, window):\n"
+    return ("from collections import Counter\n\ndef count_pairs(sentences, window):\n"
             f"    ### BEGIN SOLUTION\n{body}\n    ### END SOLUTION")
 
 

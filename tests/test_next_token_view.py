@@ -92,8 +92,8 @@ def _set(page, label, value):
 
 
 def _shown(page):
-    return page.evaluate("""() => [...document.querySelectorAll('.lmcore-nt .row')].map(r =>
-        [r.querySelector('.tok').textContent, r.querySelector('.num').textContent])""")
+    return page.evaluate("""() => [...document.querySelectorAll('.lmcore-nt .lmnt-row')].map(r =>
+        [r.querySelector('.lmnt-tok').textContent, r.querySelector('.lmnt-num').textContent])""")
 
 
 @pytest.mark.parametrize("temperature,top_k,top_p", [(1.0, 20, 0.9), (0.5, 3, 1.0),
@@ -115,5 +115,5 @@ def test_static_view_keeps_the_tokens_and_probabilities_of_python(page, view, te
 
 def test_static_view_shows_a_script_prompt_as_text_and_never_runs_it(page):
     page.select_option("select[aria-label='prompt']", "1")
-    assert page.text_content(".lmcore-nt .prompt") == EVIL
+    assert page.text_content(".lmcore-nt .lmnt-prompt") == EVIL
     assert page.evaluate("() => window.__pwned") is None

@@ -18,12 +18,12 @@ function filtered(logits, T, k, p){
     for(var j=0;j<order.length-1;j++){cum+=probs[order[j]];
       if(cum<=1-p){z[order[j]]=-Infinity;}}}
   return {before:softmax(logits.map(function(v){return v/T;})),after:softmax(z)};}
-var controls=el('div',{'class':'controls'}); root.appendChild(controls);
+var controls=el('div',{'class':'lmnt-controls'}); root.appendChild(controls);
 function slider(name,min,max,step,value){
   controls.appendChild(el('label',{},name));
   var s=el('input',{'type':'range','min':String(min),'max':String(max),'step':String(step),
     'value':String(value),'aria-label':name});
-  controls.appendChild(s); var v=el('span',{'class':'num'}); controls.appendChild(v);
+  controls.appendChild(s); var v=el('span',{'class':'lmnt-num'}); controls.appendChild(v);
   return {input:s,shown:v};}
 controls.appendChild(el('label',{},'prompt'));
 var select=el('select',{'aria-label':'prompt'});
@@ -33,10 +33,10 @@ controls.appendChild(select); controls.appendChild(el('span'));
 var T=slider('temperature',0.1,2.0,0.05,data.defaults.temperature);
 var K=slider('top-k',1,data.tokens.length,1,data.defaults.top_k);
 var P=slider('top-p',0.05,1.0,0.01,data.defaults.top_p);
-var prompt=el('div',{'class':'prompt'}); root.appendChild(prompt);
-var summary=el('div',{'class':'summary'}); root.appendChild(summary);
+var prompt=el('div',{'class':'lmnt-prompt'}); root.appendChild(prompt);
+var summary=el('div',{'class':'lmnt-summary'}); root.appendChild(summary);
 var out=el('div'); root.appendChild(out);
-root.appendChild(el('div',{'class':'legend'},'grey: probability at this temperature; '+
+root.appendChild(el('div',{'class':'lmnt-legend'},'grey: probability at this temperature; '+
   'blue: after top-k and top-p, renormalised (what sampling draws from)'));
 function render(){
   var t=parseFloat(T.input.value),k=parseInt(K.input.value,10),p=parseFloat(P.input.value);
@@ -53,13 +53,13 @@ function render(){
     return r.before[b]-r.before[a];}).slice(0,data.show);
   var top=r.after[order[0]]>r.before[order[0]]?r.after[order[0]]:r.before[order[0]];
   order.forEach(function(i){
-    var row=el('div',{'class':'row'+(r.after[i]>0?'':' removed')});
-    row.appendChild(el('span',{'class':'tok'},JSON.stringify(data.tokens[i])));
-    var bars=el('div',{'class':'bars'});
-    var b=el('div',{'class':'before'}); b.style.width=Math.round(300*r.before[i]/top)+'px';
-    var a=el('div',{'class':'after'}); a.style.width=Math.round(300*r.after[i]/top)+'px';
+    var row=el('div',{'class':'lmnt-row'+(r.after[i]>0?'':' lmnt-removed')});
+    row.appendChild(el('span',{'class':'lmnt-tok'},JSON.stringify(data.tokens[i])));
+    var bars=el('div',{'class':'lmnt-bars'});
+    var b=el('div',{'class':'lmnt-before'}); b.style.width=(100*r.before[i]/top).toFixed(1)+'%';
+    var a=el('div',{'class':'lmnt-after'}); a.style.width=(100*r.after[i]/top).toFixed(1)+'%';
     bars.appendChild(b); bars.appendChild(a); row.appendChild(bars);
-    row.appendChild(el('span',{'class':'num'},r.before[i].toFixed(3)+' \u2192 '+
+    row.appendChild(el('span',{'class':'lmnt-num'},r.before[i].toFixed(3)+' \u2192 '+
       r.after[i].toFixed(3)));
     out.appendChild(row);});
   root.setAttribute('data-shown',[select.value,t,k,p,kept].join('|'));}
