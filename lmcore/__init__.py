@@ -48,6 +48,13 @@ _EXPORTS: dict[str, str] = {
     "mlm_loss": "lmcore.pretrain",
     "nsp_loss": "lmcore.pretrain",
     "gradient_descent": "lmcore.optim",
+    "AdamW": "lmcore.optim",
+    # training, checkpoints and the book's trained models (chapter 9)
+    "fit": "lmcore.train",
+    "plot_history": "lmcore.train",
+    "save_pretrained": "lmcore.checkpoint",
+    "load_pretrained": "lmcore.checkpoint",
+    "BertForPretraining": "lmcore.transformer",
 }
 
 __all__ = sorted(_EXPORTS)

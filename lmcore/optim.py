@@ -15,12 +15,21 @@ Adam (Kingma & Ba 2015) keeps bias-corrected running means of the gradient and i
     v_t = beta2 v_{t-1} + (1 - beta2) g_t^2    v_hat = v_t / (1 - beta2^t)
     theta_t = theta_{t-1} - lr * m_hat / (sqrt(v_hat) + eps)         (eq-adam)
 
+AdamW (Loshchilov & Hutter 2019) decouples weight decay from the adaptive step: the weights
+shrink by ``lr * weight_decay`` of themselves before the Adam step, instead of adding
+``weight_decay * theta`` to the gradient (which Adam would then rescale per coordinate)::
+
+    theta_t = theta_{t-1} - lr * weight_decay * theta_{t-1}
+              - lr * m_hat / (sqrt(v_hat) + eps)                     (eq-adamw)
+
+It is the optimiser of BERT's pretraining and of chapter 9's training loop.
+
 Two levels, for two uses:
 
 * :func:`gradient_descent` and :func:`momentum_descent` work on numpy arrays with a gradient
   function, and return the whole trajectory: that is what the chapter's convergence
   experiments and the loss-landscape view look at.
-* :class:`SGD` and :class:`Adam` update ``torch`` parameters in place from their ``.grad``, like
+* :class:`SGD`, :class:`Adam` and :class:`AdamW` update ``torch`` parameters in place from their ``.grad``, like
   ``torch.optim``: the chapter shows step by step that they produce the same parameters as
   ``torch.optim.SGD`` and ``torch.optim.Adam`` (``tests/test_optim.py`` checks it too).
 
@@ -36,7 +45,8 @@ import numpy as np
 
 from lmcore._validate import bad_argument, check_int, check_number
 
-__all__ = ["gradient_descent", "momentum_descent", "quadratic_rate", "SGD", "Adam", "warmup_linear_decay"]
+__all__ = ["gradient_descent", "momentum_descent", "quadratic_rate", "SGD", "Adam", "AdamW",
+           "warmup_linear_decay"]
 
 
 def _start_point(function: str, x0: Any) -> np.ndarray:
@@ -212,6 +222,43 @@ class Adam(_Optimizer):
                 m_hat = state["m"] / (1 - self.beta1 ** t)
                 v_hat = state["v"] / (1 - self.beta2 ** t)
                 p -= self.lr * m_hat / (v_hat.sqrt() + self.eps)
+
+
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter 2019), eq-adamw: Adam plus *decoupled* weight decay.
+
+    Same arguments and defaults as ``torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.999),
+    eps=1e-8, weight_decay=1e-2)``; ``tests/test_optim.py`` checks it against that class step
+    by step. The learning rate may be changed between steps by assigning ``opt.lr`` (the
+    schedule of :mod:`lmcore.train` does). Chapter 9 trains its BERT with it.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2):
+        try:
+            super().__init__(params, lr=lr, betas=betas, eps=eps)
+        except (TypeError, ValueError) as error:  # name this class, not Adam, in the message
+            raise type(error)(str(error).replace("argument of Adam", "argument of AdamW")) \
+                from None
+        self.weight_decay = check_number("AdamW", "weight_decay", weight_decay, minimum=0.0)
+
+    def step(self) -> None:
+        import torch
+        with torch.no_grad():
+            for p, g, state in self._with_grads():
+                if not state:
+                    state["t"] = 0
+                    state["m"] = torch.zeros_like(p)
+                    state["v"] = torch.zeros_like(p)
+                state["t"] += 1
+                t = state["t"]
+                p.mul_(1 - self.lr * self.weight_decay)          # decoupled decay first
+                state["m"].mul_(self.beta1).add_(g, alpha=1 - self.beta1)
+                state["v"].mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
+                m_hat = state["m"] / (1 - self.beta1 ** t)
+                v_hat = state["v"] / (1 - self.beta2 ** t)
+                p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
 
 
 def warmup_linear_decay(step: int, *, peak_lr: float, warmup_steps: int, total_steps: int) -> float:

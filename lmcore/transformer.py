@@ -16,12 +16,12 @@ diagrams in Vaswani et al. (2017), Devlin et al. (2019) and Radford et al. (2019
 * :class:`EncoderBlock` -- post-LN, as BERT: x = LN(x + Attn(x)); x = LN(x + FFN(x)).
 * :class:`DecoderBlock` -- pre-LN, as GPT-2: x = x + Attn(LN(x), causal); x = x + FFN(LN(x)),
   with an optional cross-attention to an encoder's output (the original encoder-decoder).
-* :class:`BertEncoder` / :class:`BertConfig` -- a BERT-style encoder. :func:`load_bert` reads a
-  Hugging Face BERT checkpoint (``config.json`` + ``model.safetensors``), checking every name
-  and shape before it copies a weight; :func:`load_minilm` loads all-MiniLM-L6-v2 (Wang et al.,
-  2020; Reimers & Gurevych, 2019) and :func:`sentence_embeddings` reproduces its embeddings.
+* :class:`BertEncoder` / :class:`BertConfig` -- a BERT-style encoder (Hugging Face checkpoints
+  are read and written by :mod:`lmcore.checkpoint`, chapter 9); :func:`load_minilm` loads
+  all-MiniLM-L6-v2 (Wang et al., 2020; Reimers & Gurevych, 2019) and :func:`sentence_embeddings` reproduces its embeddings.
 * :class:`GPTDecoder` / :class:`GPTConfig` -- a GPT-style causal decoder returning logits;
-  :func:`load_gpt2` reads a Hugging Face GPT-2 checkpoint into it, with the same checks.
+  :mod:`lmcore.checkpoint` reads and writes Hugging Face GPT-2 checkpoints for it.
+* :class:`BertForPretraining` -- the encoder with BERT's MLM and NSP heads (chapter 9).
 * :func:`parameter_count` -- the number of parameters from the formulas of chapter 6.
 """
 
@@ -29,10 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import math
-import re
-import struct
 from pathlib import Path
 from typing import Any, NamedTuple, Optional, Sequence
 
@@ -46,6 +43,7 @@ from lmcore.attention import MultiHeadAttention, causal_mask, padding_mask
 __all__ = [
     "sinusoidal_positions", "LayerNorm", "gelu", "gelu_tanh", "FeedForward", "EncoderBlock",
     "DecoderBlock", "BertConfig", "BertEmbeddings", "BertEncoder", "EncoderOutput", "GPTConfig",
+    "BertForPretraining", "PretrainingOutput", "MLMHead",
     "GPTDecoder", "parameter_count", "count_parameters", "read_safetensors",
     "hf_bert_name_to_lmcore", "load_bert_weights", "CheckpointMismatchError", "load_bert",
     "load_gpt2_weights", "load_gpt2",
@@ -447,6 +445,88 @@ class BertEncoder(nn.Module):
         return EncoderOutput(x, tuple(attentions), pooled)
 
 
+class PretrainingOutput(NamedTuple):
+    """What :class:`BertForPretraining` returns."""
+    mlm_logits: Tensor                        # [batch, n, vocab_size]
+    nsp_logits: Tensor                        # [batch, 2]: class 0 IsNext, 1 NotNext
+    attentions: tuple[Tensor, ...]            # per layer [batch, heads, n, n]; () if not asked
+
+
+class MLMHead(nn.Module):
+    """BERT's masked-LM head: ``E (LayerNorm(GELU(dense(h)))) + bias``, where the decoder
+    matrix ``E`` [V, d] IS the token embedding matrix (tied, Press & Wolf 2017), passed in by
+    the caller: the score of token ``v`` at a position is the dot product of the transformed
+    hidden state with ``v``'s embedding, plus a bias per token."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.d_model, config.d_model)
+        self.activation = config.activation
+        self.norm = LayerNorm(config.d_model, config.layer_norm_eps)
+        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+
+    def forward(self, hidden: Tensor, embeddings: Tensor) -> Tensor:
+        h = self.norm(_ACTIVATIONS[self.activation](self.dense(hidden)))   # [batch, n, d]
+        return h @ embeddings.T + self.bias                                 # [batch, n, V]
+
+
+class BertForPretraining(nn.Module):
+    """BERT with its two pretraining heads (Devlin et al., 2019; chapters 8 and 9).
+
+    ``bert`` is the :class:`BertEncoder` of chapter 6 (its pooler on [CLS] is required);
+    ``mlm_head`` is :class:`MLMHead`, whose decoder is ``bert.embeddings.token_embeddings``;
+    ``nsp_head`` is a linear layer from the pooled [CLS] to 2 scores.
+    ``forward(input_ids, token_type_ids=None, attention_mask=None, output_attentions=False,
+    mlm_positions=None)`` returns a :class:`PretrainingOutput` (``mlm_logits``
+    ``[batch, n, V]``, ``nsp_logits`` ``[batch, 2]``, ``attentions``). Given a bool
+    ``mlm_positions`` ``[batch, n]``, ``mlm_logits`` is ``[k, V]`` for those ``k`` positions
+    only (in row-major order): training needs the scores at the masked positions alone, and
+    the ``d x V`` output layer is the costliest matrix product of a small model.
+    Saved and loaded as Hugging Face's ``BertForPreTraining`` by :mod:`lmcore.checkpoint`.
+    """
+
+    def __init__(self, config: BertConfig | None = None):
+        super().__init__()
+        config = BertConfig() if config is None else config
+        if not isinstance(config, BertConfig):
+            raise TypeError(bad_argument("BertForPretraining", "config", config, "a BertConfig"))
+        if not config.pooler:
+            raise ValueError(bad_argument("BertForPretraining", "config.pooler", config.pooler,
+                                          "True (the NSP head reads the pooled [CLS])"))
+        self.config = config
+        self.bert = BertEncoder(config)
+        self.mlm_head = MLMHead(config)
+        self.nsp_head = nn.Linear(config.d_model, 2)
+        self.apply(_init_bert_weights)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Optional[Tensor] = None,
+                attention_mask: Optional[Tensor] = None, output_attentions: bool = False,
+                mlm_positions: Optional[Tensor] = None) -> PretrainingOutput:
+        out = self.bert(input_ids, attention_mask=attention_mask,
+                        token_type_ids=token_type_ids, output_attentions=output_attentions)
+        hidden = out.last_hidden_state                                     # [batch, n, d]
+        if mlm_positions is not None:  # score only these positions (as Google's BERT does)
+            if not isinstance(mlm_positions, Tensor) or mlm_positions.dtype != torch.bool \
+                    or mlm_positions.shape != input_ids.shape:
+                raise ValueError(bad_argument(
+                    "BertForPretraining.forward", "mlm_positions",
+                    getattr(mlm_positions, "shape", mlm_positions),
+                    f"None or a bool tensor of the shape of input_ids {list(input_ids.shape)}"))
+            hidden = hidden[mlm_positions]                                 # [k, d]
+        tied = self.bert.embeddings.token_embeddings.weight                # [V, d]
+        return PretrainingOutput(self.mlm_head(hidden, tied),  # [batch, n, V] (or [k, V])
+                                 self.nsp_head(out.pooler_output),         # [batch, 2]
+                                 out.attentions)
+
+
+def _init_bert_weights(module: nn.Module) -> None:
+    """BERT's initialisation: normal(0, 0.02) weights, zero biases, LayerNorm at (1, 0)."""
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
 # --------------------------------------------------------------------------------------------
 # The GPT-style decoder
 # --------------------------------------------------------------------------------------------
@@ -518,241 +598,20 @@ class GPTDecoder(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------
-# Loading a Hugging Face BERT checkpoint (safetensors)
+# Checkpoints: moved to lmcore.checkpoint (chapter 9). The old names still import from here.
 # --------------------------------------------------------------------------------------------
 
-_SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16,
-                       "BF16": torch.bfloat16, "I64": torch.int64, "I32": torch.int32,
-                       "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
-                       "BOOL": torch.bool}
+_MOVED_TO_CHECKPOINT = ("read_safetensors", "hf_bert_name_to_lmcore", "CheckpointMismatchError",
+                        "load_bert_weights", "load_gpt2_weights", "load_gpt2", "load_bert")
 
 
-def read_safetensors(path: str | Path) -> dict[str, Tensor]:
-    """Read a ``.safetensors`` file: 8 bytes (little-endian u64) header length ``N``, ``N`` bytes
-    of JSON ``{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": ...}``, then
-    the raw little-endian tensor bytes (offsets counted from the end of the header)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"The 'path' argument of read_safetensors must be an existing "
-                                f"file. Got {str(path)!r}, which does not exist.")
-    data = bytearray(path.read_bytes())
-    if len(data) < 8:
-        raise ValueError(f"read_safetensors: {path} is too short to be a safetensors file.")
-    (header_length,) = struct.unpack("<Q", data[:8])
-    if 8 + header_length > len(data):
-        raise ValueError(f"read_safetensors: {path} says its header has {header_length} bytes, "
-                         f"but the file has only {len(data)}; not a safetensors file?")
-    header = json.loads(data[8:8 + header_length].decode("utf-8"))
-    start = 8 + header_length
-    tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = _SAFETENSORS_DTYPES.get(entry["dtype"])
-        if dtype is None:
-            raise ValueError(f"read_safetensors: tensor {name!r} has dtype {entry['dtype']!r}; "
-                             f"supported: {sorted(_SAFETENSORS_DTYPES)}.")
-        begin, end = entry["data_offsets"]
-        count = math.prod(entry["shape"])
-        if end - begin != count * torch.empty((), dtype=dtype).element_size():
-            raise ValueError(f"read_safetensors: tensor {name!r} of shape {entry['shape']} "
-                             f"does not fit its {end - begin} bytes.")
-        flat = torch.frombuffer(data, dtype=dtype, count=count, offset=start + begin) \
-            if count else torch.empty(0, dtype=dtype)
-        tensors[name] = flat.reshape(entry["shape"])
-    return tensors
-
-
-# Hugging Face BERT name -> lmcore name (N is the layer number)
-_HF_BERT_RULES = [
-    (r"embeddings\.word_embeddings\.(weight)", r"embeddings.token_embeddings.\1"),
-    (r"embeddings\.position_embeddings\.(weight)", r"embeddings.position_embeddings.\1"),
-    (r"embeddings\.token_type_embeddings\.(weight)", r"embeddings.segment_embeddings.\1"),
-    (r"embeddings\.LayerNorm\.(weight|bias)", r"embeddings.norm.\1"),
-    (r"encoder\.layer\.(\d+)\.attention\.self\.query\.(weight|bias)", r"blocks.\1.attention.q_proj.\2"),
-    (r"encoder\.layer\.(\d+)\.attention\.self\.key\.(weight|bias)", r"blocks.\1.attention.k_proj.\2"),
-    (r"encoder\.layer\.(\d+)\.attention\.self\.value\.(weight|bias)", r"blocks.\1.attention.v_proj.\2"),
-    (r"encoder\.layer\.(\d+)\.attention\.output\.dense\.(weight|bias)", r"blocks.\1.attention.out_proj.\2"),
-    (r"encoder\.layer\.(\d+)\.attention\.output\.LayerNorm\.(weight|bias)", r"blocks.\1.attention_norm.\2"),
-    (r"encoder\.layer\.(\d+)\.intermediate\.dense\.(weight|bias)", r"blocks.\1.ffn.ffn_in.\2"),
-    (r"encoder\.layer\.(\d+)\.output\.dense\.(weight|bias)", r"blocks.\1.ffn.ffn_out.\2"),
-    (r"encoder\.layer\.(\d+)\.output\.LayerNorm\.(weight|bias)", r"blocks.\1.ffn_norm.\2"),
-    (r"pooler\.dense\.(weight|bias)", r"pooler.dense.\1"),
-]
-# Buffers some checkpoints store that are not weights (the positions 0..P-1, rebuilt by us).
-_HF_BERT_NOT_WEIGHTS = {"embeddings.position_ids"}
-
-
-def hf_bert_name_to_lmcore(name: str) -> Optional[str]:
-    """The lmcore name of a Hugging Face BERT parameter (``bert.`` prefix allowed), or None."""
-    if name.startswith("bert."):
-        name = name[len("bert."):]
-    for pattern, replacement in _HF_BERT_RULES:
-        if re.fullmatch(pattern, name):
-            return re.sub(pattern, replacement, name)
-    return None
-
-
-class CheckpointMismatchError(ValueError):
-    """A checkpoint does not fit the model: lists every missing, unexpected or mismatched name."""
-
-
-def _checked_copy(function: str, model: nn.Module, state: Any, translate: Any,
-                  skip_expected: frozenset = frozenset()) -> nn.Module:
-    """Copy ``state`` into ``model`` after checking every name and shape; all or nothing.
-
-    ``translate(name, tensor)`` returns the ``[(our_name, tensor), ...]`` a checkpoint tensor
-    becomes, ``[]`` for a stored tensor that is not a weight (skipped), or ``None`` for a name
-    it does not know (reported as unexpected).
-    """
-    if not isinstance(state, dict):
-        raise TypeError(bad_argument(function, "state", state, "a dict of name -> tensor"))
-    expected = {name: p.shape for name, p in model.state_dict().items() if name not in skip_expected}
-    found: dict[str, Tensor] = {}
-    unexpected, mismatched, mismatched_names = [], [], set()
-    for name, tensor in state.items():
-        pieces = translate(name, tensor)
-        if pieces is None:
-            unexpected.append(name)
-            continue
-        for ours, piece in pieces:
-            if ours not in expected:
-                unexpected.append(f"{name} (as {ours})")
-            elif tuple(piece.shape) != tuple(expected[ours]):
-                mismatched.append(f"{name} -> {ours}: checkpoint {list(piece.shape)}, "
-                                  f"model {list(expected[ours])}")
-                mismatched_names.add(ours)
-            else:
-                found[ours] = piece
-    missing = sorted(set(expected) - set(found) - mismatched_names)
-    if missing or unexpected or mismatched:
-        lines = ["The checkpoint does not fit the model; nothing was copied."]
-        for title, names in (("missing from the checkpoint", missing),
-                             ("unexpected in the checkpoint", sorted(unexpected)),
-                             ("shape mismatch", mismatched)):
-            if names:
-                lines.append(f"{len(names)} {title}:")
-                lines.extend(f"  {n}" for n in names)
-        raise CheckpointMismatchError("\n".join(lines))
-    with torch.no_grad():
-        parameters = model.state_dict()
-        for ours, tensor in found.items():
-            parameters[ours].copy_(tensor)
-    return model
-
-
-def load_bert_weights(model: BertEncoder, state: dict[str, Tensor]) -> BertEncoder:
-    """Copy a Hugging Face BERT ``state`` (name -> tensor) into ``model``, all or nothing.
-
-    Before copying anything, every checkpoint name is translated
-    (:func:`hf_bert_name_to_lmcore`) and every parameter of ``model`` must receive exactly one
-    tensor of exactly its shape. Otherwise :class:`CheckpointMismatchError` lists the missing,
-    unexpected and mismatched names and ``model`` is left untouched.
-    """
-    if not isinstance(model, BertEncoder):
-        raise TypeError(bad_argument("load_bert_weights", "model", model, "a BertEncoder"))
-
-    def translate(name: str, tensor: Tensor):
-        base = name[len("bert."):] if name.startswith("bert.") else name
-        if base in _HF_BERT_NOT_WEIGHTS:
-            return []
-        ours = hf_bert_name_to_lmcore(name)
-        return None if ours is None else [(ours, tensor)]
-
-    return _checked_copy("load_bert_weights", model, state, translate)
-
-
-# Hugging Face GPT-2 name -> lmcore name. GPT-2 stores its linear layers as "Conv1D" with the
-# weight [in, out] (the transpose of torch.nn.Linear's), and W^Q, W^K, W^V side by side in one
-# c_attn [d, 3d].
-_HF_GPT2_RULES = [
-    (r"wte\.weight", "token_embeddings.weight"),
-    (r"wpe\.weight", "position_embeddings.weight"),
-    (r"ln_f\.(weight|bias)", r"final_norm.\1"),
-    (r"h\.(\d+)\.ln_1\.(weight|bias)", r"blocks.\1.attention_norm.\2"),
-    (r"h\.(\d+)\.ln_2\.(weight|bias)", r"blocks.\1.ffn_norm.\2"),
-    (r"h\.(\d+)\.attn\.c_proj\.(weight|bias)", r"blocks.\1.attention.out_proj.\2"),
-    (r"h\.(\d+)\.mlp\.c_fc\.(weight|bias)", r"blocks.\1.ffn.ffn_in.\2"),
-    (r"h\.(\d+)\.mlp\.c_proj\.(weight|bias)", r"blocks.\1.ffn.ffn_out.\2"),
-]
-_HF_GPT2_NOT_WEIGHTS = re.compile(r"h\.\d+\.attn\.(masked_)?bias")   # stored causal masks
-
-
-def load_gpt2_weights(model: GPTDecoder, state: dict[str, Tensor]) -> GPTDecoder:
-    """Copy a Hugging Face GPT-2 ``state`` (``GPT2Model`` or ``GPT2LMHeadModel`` names) into
-    ``model``, all or nothing, with the same checks as :func:`load_bert_weights`.
-
-    Conv1D weights are transposed, ``c_attn`` is split into ``q_proj``, ``k_proj``, ``v_proj``.
-    A model with tied embeddings takes its output layer from ``wte`` (a stored ``lm_head.weight``
-    is then ignored); an untied model needs ``lm_head.weight``.
-    """
-    if not isinstance(model, GPTDecoder):
-        raise TypeError(bad_argument("load_gpt2_weights", "model", model, "a GPTDecoder"))
-    tied = model.config.tie_embeddings
-
-    def translate(name: str, tensor: Tensor):
-        if name == "lm_head.weight":
-            return [] if tied else [("lm_head.weight", tensor)]
-        base = name[len("transformer."):] if name.startswith("transformer.") else name
-        if _HF_GPT2_NOT_WEIGHTS.fullmatch(base):
-            return []
-        match = re.fullmatch(r"h\.(\d+)\.attn\.c_attn\.(weight|bias)", base)
-        if match:
-            layer, kind = match.groups()
-            pieces = (tensor.t() if kind == "weight" else tensor).chunk(3, dim=0)
-            return [(f"blocks.{layer}.attention.{proj}.{kind}", piece)
-                    for proj, piece in zip(("q_proj", "k_proj", "v_proj"), pieces)]
-        for pattern, replacement in _HF_GPT2_RULES:
-            if re.fullmatch(pattern, base):
-                ours = re.sub(pattern, replacement, base)
-                is_conv1d = ours.endswith("weight") and ("attention.out_proj" in ours
-                                                         or ".ffn." in ours)
-                return [(ours, tensor.t() if is_conv1d else tensor)]
-        return None
-
-    skip = frozenset({"lm_head.weight"}) if tied else frozenset()
-    return _checked_copy("load_gpt2_weights", model, state, translate, skip)
-
-
-def load_gpt2(folder: str | Path) -> GPTDecoder:
-    """A :class:`GPTDecoder` from a Hugging Face GPT-2 folder (``config.json`` +
-    ``model.safetensors``), in evaluation mode."""
-    folder = Path(folder)
-    config_file, weights_file = folder / "config.json", folder / "model.safetensors"
-    for file in (config_file, weights_file):
-        if not file.is_file():
-            raise FileNotFoundError(f"The 'folder' argument of load_gpt2 must hold config.json "
-                                    f"and model.safetensors. {str(file)!r} does not exist.")
-    hf = json.loads(config_file.read_text())
-    activation = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu",
-                  "relu": "relu"}.get(hf.get("activation_function", "gelu_new"),
-                                      hf.get("activation_function"))
-    try:
-        config = GPTConfig(vocab_size=hf["vocab_size"], max_positions=hf["n_positions"],
-                           d_model=hf["n_embd"], num_layers=hf["n_layer"], num_heads=hf["n_head"],
-                           d_ff=hf.get("n_inner") or 4 * hf["n_embd"], activation=activation,
-                           layer_norm_eps=hf.get("layer_norm_epsilon", 1e-5),
-                           dropout=hf.get("resid_pdrop", 0.1),
-                           tie_embeddings=hf.get("tie_word_embeddings", True))
-    except KeyError as missing:
-        raise ValueError(f"load_gpt2: {config_file} has no {missing} entry; is it a GPT-2 "
-                         f"config.json?") from None
-    return load_gpt2_weights(GPTDecoder(config), read_safetensors(weights_file)).eval()
-
-
-def load_bert(folder: str | Path) -> BertEncoder:
-    """A :class:`BertEncoder` from a Hugging Face BERT folder (``config.json`` +
-    ``model.safetensors``), in evaluation mode."""
-    folder = Path(folder)
-    config_file, weights_file = folder / "config.json", folder / "model.safetensors"
-    for file in (config_file, weights_file):
-        if not file.is_file():
-            raise FileNotFoundError(f"The 'folder' argument of load_bert must hold config.json "
-                                    f"and model.safetensors. {str(file)!r} does not exist.")
-    state = read_safetensors(weights_file)
-    has_pooler = any(name.endswith("pooler.dense.weight") for name in state)
-    config = BertConfig.from_hf(json.loads(config_file.read_text()), pooler=has_pooler)
-    return load_bert_weights(BertEncoder(config), state).eval()
+def __getattr__(name: str) -> Any:
+    """``from lmcore.transformer import load_bert`` keeps working (chapter 6 and its tests);
+    the code lives in :mod:`lmcore.checkpoint`. Imported lazily: that module imports this one."""
+    if name in _MOVED_TO_CHECKPOINT:
+        import lmcore.checkpoint
+        return getattr(lmcore.checkpoint, name)
+    raise AttributeError(f"module 'lmcore.transformer' has no attribute {name!r}")
 
 
 def minilm_folder() -> Path:
@@ -766,6 +625,7 @@ def load_minilm() -> tuple[BertEncoder, Any]:
     """``(model, tokenizer)``: all-MiniLM-L6-v2 as an lmcore :class:`BertEncoder` (eval mode)
     and its WordPiece tokenizer. Loaded once per process and cached: do not modify the model
     in place (copy it with ``copy.deepcopy`` first)."""
+    from lmcore.checkpoint import load_bert
     from lmcore.tokenize import wordpiece_tokenizer
     model = load_bert(minilm_folder())
     tokenizer = wordpiece_tokenizer()

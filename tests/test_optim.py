@@ -247,3 +247,38 @@ def test_warmup_linear_decay_endpoints_and_errors():
     assert warmup_linear_decay(5, peak_lr=1.0, warmup_steps=0, total_steps=10) == 0.5
     with pytest.raises(ValueError, match="'total_steps' argument of warmup_linear_decay"):
         warmup_linear_decay(0, peak_lr=1.0, warmup_steps=10, total_steps=10)
+
+
+# ---- AdamW (chapter 9) ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lr, betas, eps, weight_decay", [
+    (1e-3, (0.9, 0.999), 1e-8, 0.01), (0.05, (0.9, 0.999), 1e-8, 0.1),
+    (0.01, (0.8, 0.99), 1e-6, 0.0), (0.01, (0.9, 0.98), 1e-6, 0.5)])
+def test_adamw_equals_torch_adamw_step_by_step(lr, betas, eps, weight_decay):
+    from lmcore.optim import AdamW
+    worst = _lockstep(lambda p: AdamW(p, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay),
+                      lambda p: torch.optim.AdamW(p, lr=lr, betas=betas, eps=eps,
+                                                  weight_decay=weight_decay))
+    assert worst < 1e-6
+
+
+def test_adamw_decay_is_decoupled_from_the_gradient():
+    """With a zero gradient Adam's step is 0, so AdamW only shrinks the weights by lr * wd;
+    Adam with L2 in the loss would instead move every coordinate by about lr."""
+    from lmcore.optim import AdamW
+    w = torch.tensor([2.0, -4.0], requires_grad=True)
+    opt = AdamW([w], lr=0.1, weight_decay=0.5)
+    w.grad = torch.zeros(2)
+    opt.step()
+    assert torch.allclose(w.detach(), torch.tensor([2.0, -4.0]) * (1 - 0.1 * 0.5))
+
+
+def test_adamw_arguments_are_checked_with_clear_messages():
+    from lmcore.optim import AdamW
+    p = [torch.zeros(2, requires_grad=True)]
+    with pytest.raises(ValueError, match="'weight_decay' argument of AdamW"):
+        AdamW(p, weight_decay=-0.1)
+    with pytest.raises(ValueError, match=r"'betas\[0\]' argument of AdamW"):
+        AdamW(p, betas=(1.0, 0.9))
+    with pytest.raises(ValueError, match="'lr' argument of AdamW"):
+        AdamW(p, lr=0)
