@@ -10,6 +10,11 @@ name                       module                          chapter
 load_corpus, corpus_words  lmcore.data                     1, 3
 cosine_similarity, ...     lmcore.cooccurrence             3
 check                      lmcore.exercises                all
+fit, plot_history          lmcore.train                    9-13
+AdamW                      lmcore.optim                    7, 9
+save/load_pretrained       lmcore.checkpoint               9-12
+BertForPretraining         lmcore.transformer              9
+small_bert (a folder)      lmcore.zoo                      9-12
 =========================  ==============================  =========
 """
 

@@ -39,7 +39,7 @@ from lmcore.pretrain import IGNORE_INDEX, mask_tokens
 
 __all__ = ["train_wordpiece", "tokenize_documents", "Instance", "make_instances",
            "PretrainingBatches", "collate", "word_overlap", "most_frequent_token",
-           "pretraining_loss", "evaluate_pretraining", "overlap_baseline"]
+           "pretraining_loss", "evaluate_pretraining", "overlap_baseline", "fill_mask"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -341,3 +341,23 @@ def overlap_baseline(fit_on: Sequence[Instance], test_on: Sequence[Instance],
     test_scores = torch.tensor([word_overlap(x, special) for x in test_on], dtype=torch.float64)
     test_labels = torch.tensor([x.is_next for x in test_on])
     return threshold, float(((test_scores > threshold) == test_labels).double().mean())
+
+
+def fill_mask(model: Any, tokenizer: Any, text: str, top_k: int = 3) -> list:
+    """The ``top_k`` most probable tokens for each ``[MASK]`` of ``text``, by ``model`` (a
+    :class:`~lmcore.transformer.BertForPretraining`): a list, one entry per ``[MASK]`` in
+    order, of ``[(token, probability), ...]``."""
+    if not isinstance(text, str) or "[MASK]" not in text:
+        raise ValueError(bad_argument("fill_mask", "text", text,
+                                      "a string with at least one [MASK]"))
+    check_int("fill_mask", "top_k", top_k, minimum=1)
+    pair = tokenizer.encode_pair(text)
+    ids = torch.tensor([pair["input_ids"]])                               # [1, n]
+    with torch.no_grad():
+        logits = model(ids, token_type_ids=torch.tensor([pair["token_type_ids"]])).mlm_logits
+    probabilities = torch.softmax(logits[0], dim=-1)                       # [n, V]
+    out = []
+    for position in (ids[0] == tokenizer.mask_token_id).nonzero().flatten().tolist():
+        p, i = probabilities[position].topk(top_k)
+        out.append(list(zip(tokenizer.convert_ids_to_tokens(i.tolist()), p.tolist())))
+    return out

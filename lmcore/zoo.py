@@ -38,7 +38,7 @@ from lmcore._validate import bad_argument
 
 __all__ = ["SmallBertSettings", "SMALL_BERT", "SMALL_BERT_FULL", "cache_dir", "settings_hash",
            "small_bert", "load_small_bert", "pretrain_small_bert", "PretrainingRun",
-           "small_bert_data", "SmallBertData"]
+           "small_bert_data", "SmallBertData", "small_bert_config"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,11 +51,11 @@ class SmallBertSettings:
     num_layers: int = 2
     num_heads: int = 4
     d_ff: int = 512
-    dropout: float = 0.1
+    dropout: float = 0.0            # less than one pass over the data: nothing to regularise
     batch_size: int = 32
-    steps: int = 400
+    steps: int = 500
     lr: float = 2e-3                # peak learning rate
-    warmup_steps: int = 40
+    warmup_steps: int = 50
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     mask_prob: float = 0.15
@@ -71,8 +71,8 @@ class SmallBertSettings:
 
 
 SMALL_BERT = SmallBertSettings()
-SMALL_BERT_FULL = dataclasses.replace(SMALL_BERT, num_layers=4, steps=3000, lr=1e-3,
-                                      warmup_steps=300, eval_every=250)
+SMALL_BERT_FULL = dataclasses.replace(SMALL_BERT, steps=1500, warmup_steps=150,
+                                      eval_every=250)
 
 
 def cache_dir() -> Path:
@@ -170,16 +170,24 @@ class PretrainingRun:
     folder: Optional[Path]          # where it was saved (None with save=False)
 
 
+def small_bert_config(settings: SmallBertSettings = SMALL_BERT, tokenizer: Any = None,
+                      dropout: Optional[float] = None):
+    """The :class:`~lmcore.transformer.BertConfig` of ``settings`` (vocabulary size from
+    ``tokenizer`` if given, else ``settings.vocab_size``; ``dropout`` overrides)."""
+    from lmcore.transformer import BertConfig
+    vocab = settings.vocab_size if tokenizer is None else tokenizer.vocab_size
+    return BertConfig(vocab_size=vocab, max_positions=settings.max_length,
+                      d_model=settings.d_model, num_layers=settings.num_layers,
+                      num_heads=settings.num_heads, d_ff=settings.d_ff,
+                      dropout=settings.dropout if dropout is None else dropout)
+
+
 def _train(settings: SmallBertSettings, data: SmallBertData, progress: bool):
     from lmcore.pretraining_data import evaluate_pretraining, pretraining_loss
     from lmcore.train import fit
-    from lmcore.transformer import BertConfig, BertForPretraining
+    from lmcore.transformer import BertForPretraining
     torch.manual_seed(settings.seed)
-    config = BertConfig(vocab_size=data.tokenizer.vocab_size, max_positions=settings.max_length,
-                        d_model=settings.d_model, num_layers=settings.num_layers,
-                        num_heads=settings.num_heads, d_ff=settings.d_ff,
-                        dropout=settings.dropout)
-    model = BertForPretraining(config)
+    model = BertForPretraining(small_bert_config(settings, data.tokenizer))
     history = fit(model, pretraining_loss, data.train_batches, steps=settings.steps,
                   lr=settings.lr, warmup_steps=settings.warmup_steps,
                   weight_decay=settings.weight_decay, max_grad_norm=settings.max_grad_norm,
