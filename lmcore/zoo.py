@@ -38,7 +38,8 @@ from lmcore._validate import bad_argument
 
 __all__ = ["SmallBertSettings", "SMALL_BERT", "SMALL_BERT_FULL", "cache_dir", "settings_hash",
            "small_bert", "load_small_bert", "pretrain_small_bert", "PretrainingRun",
-           "small_bert_data", "SmallBertData", "small_bert_config"]
+           "small_bert_data", "SmallBertData", "small_bert_config", "FINE_TUNED",
+           "fine_tuned_folder", "sentiment_classifier"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -275,3 +276,30 @@ def load_small_bert(settings: SmallBertSettings = SMALL_BERT, *,
     from lmcore.checkpoint import load_pretrained, load_tokenizer
     folder = small_bert(settings, progress=progress)
     return load_pretrained(folder), load_tokenizer(folder)
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 10's fine-tuned models
+# --------------------------------------------------------------------------------------------
+
+FINE_TUNED = ("sentiment-minilm", "sentiment-small-bert", "ner-small-bert")
+
+
+def fine_tuned_folder(name: str) -> Path:
+    """Where chapter 10 saves its fine-tuned model ``name`` (one of :data:`FINE_TUNED`):
+    a Hugging Face ``BertForSequenceClassification`` / ``BertForTokenClassification`` folder
+    under the cache, ``<cache>/ch10-<name>``."""
+    if name not in FINE_TUNED:
+        raise ValueError(bad_argument("fine_tuned_folder", "name", name,
+                                      f"one of {list(FINE_TUNED)}"))
+    return cache_dir() / f"ch10-{name}"
+
+
+def sentiment_classifier(name: str = "sentiment-minilm") -> Path:
+    """The folder of chapter 10's sentiment classifier (labels negative, neutral, positive),
+    for chapter 12's service; run chapter 10 first to create it."""
+    folder = fine_tuned_folder(name)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"sentiment_classifier: {folder} does not exist yet; execute "
+                                f"chapters/10_fine_tuning.ipynb once to train and save it.")
+    return folder
