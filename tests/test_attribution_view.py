@@ -63,3 +63,37 @@ def test_bad_examples_get_a_clear_error():
         attribution_view("not a list")
     with pytest.raises(TypeError, match="attribution"):
         attribution_view([("x", {"tokens": []})])
+    with pytest.raises(ValueError, match="one score per token"):
+        attribution_view([("x", _attribution(["a", "b"]) | {"scores": [1.0]})])
+
+
+@pytest.mark.browser
+def test_view_runs_in_chromium_fits_a_phone_and_shows_hostile_text_as_text(tmp_path):
+    import shutil
+    if not shutil.which("chromium"):
+        pytest.skip("chromium is not installed (make browser)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    long_text = "the flight was late again and the staff were extraordinarily rude " + EVIL
+    tokens = ["[CLS]", *long_text.split(), "[SEP]"]
+    page_file = tmp_path / "view.html"
+    page_file.write_text("<html><body>" + attribution_view(
+        [(long_text, _attribution(tokens)), ("ok", _attribution(["ok"], target=1))]
+    )._repr_html_() + "</body></html>", encoding="utf-8")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"),
+                                    args=["--no-sandbox", "--disable-gpu"])
+        try:
+            for width in (688, 390):
+                page = browser.new_page(viewport={"width": width, "height": 600})
+                errors = []
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.goto(page_file.as_uri())
+                assert errors == []
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                assert page.locator(".why-token").count() == len(tokens)
+                assert EVIL in page.locator(".why-tokens").inner_text()
+                page.select_option("select", "1")
+                assert page.locator(".why-token").count() == 1
+                assert page.locator(".why-chosen .why-class").inner_text() == "neutral"
+        finally:
+            browser.close()

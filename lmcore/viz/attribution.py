@@ -40,6 +40,11 @@ def _example(text: str, attribution: Any) -> dict:
         raise TypeError(bad_argument("attribution_view", "examples", type(attribution).__name__,
                                      f"(text, attribution) pairs; an attribution is the dict "
                                      f"gradient_x_input returns, with {needed}"))
+    if len(attribution["tokens"]) != len(attribution["scores"]) or \
+            len(attribution["labels"]) != len(attribution["probabilities"]):
+        raise ValueError(bad_argument("attribution_view", "examples", text,
+                                      "attributions with one score per token and one "
+                                      "probability per label"))
     return {"text": str(text), "tokens": [str(t) for t in attribution["tokens"]],
             "scores": [round(float(s), 4) for s in attribution["scores"]],
             "probabilities": [round(float(p), 4) for p in attribution["probabilities"]],
