@@ -66,6 +66,11 @@ _EXPORTS: dict[str, str] = {
     "save_pretrained": "lmcore.checkpoint",
     "load_pretrained": "lmcore.checkpoint",
     "BertForPretraining": "lmcore.transformer",
+    # fine-tuning (chapter 10)
+    "BertForSequenceClassification": "lmcore.transformer",
+    "BertForTokenClassification": "lmcore.transformer",
+    "align_labels": "lmcore.finetune",
+    "entity_scores": "lmcore.metrics",
     # generating text (chapter 11)
     "generate": "lmcore.generate",
     "top_k_filter": "lmcore.generate",

@@ -15,6 +15,8 @@ lmcore model                      Hugging Face class           names
 ================================  ===========================  =============================
 BertForPretraining                BertForPreTraining           ``bert.*``, ``cls.*``
 BertEncoder                       BertModel                    ``embeddings.*``, ``encoder.*``
+BertForSequenceClassification     (same name)                  ``bert.*``, ``classifier.*``
+BertForTokenClassification        (same name)                  ``bert.*``, ``classifier.*``
 GPTDecoder (learned positions)    GPT2LMHeadModel              ``transformer.*`` (Conv1D)
 ================================  ===========================  =============================
 
@@ -38,11 +40,12 @@ from torch import Tensor, nn
 
 from lmcore._validate import bad_argument
 from lmcore.transformer import BertConfig, BertEncoder, BertForPretraining, GPTConfig, GPTDecoder
+from lmcore.transformer import BertForSequenceClassification, BertForTokenClassification
 
 __all__ = ["save_pretrained", "load_pretrained", "load_tokenizer", "save_tokenizer",
            "CheckpointMismatchError", "read_safetensors", "hf_bert_name_to_lmcore",
            "load_bert_weights", "load_gpt2_weights", "load_bert", "load_gpt2",
-           "lmcore_to_hf_state"]
+           "lmcore_to_hf_state", "load_classifier_weights"]
 
 
 def read_safetensors(path: str | Path) -> dict[str, Tensor]:
@@ -179,6 +182,31 @@ def load_bert_weights(model: BertEncoder | BertForPretraining,
     return _checked_copy("load_bert_weights", model, state, translate)
 
 
+_CLASSIFIERS = (BertForSequenceClassification, BertForTokenClassification)
+
+
+def load_classifier_weights(model: BertForSequenceClassification | BertForTokenClassification,
+                            state: dict[str, Tensor]) -> nn.Module:
+    """Copy a Hugging Face ``BertForSequenceClassification`` / ``BertForTokenClassification``
+    ``state`` (``bert.*`` and ``classifier.*``) into ``model``, all or nothing, with the checks
+    of :func:`load_bert_weights` (chapter 10)."""
+    if not isinstance(model, _CLASSIFIERS):
+        raise TypeError(bad_argument("load_classifier_weights", "model", model,
+                                     "a BertForSequenceClassification or "
+                                     "BertForTokenClassification"))
+
+    def translate(name: str, tensor: Tensor):
+        if re.fullmatch(r"classifier\.(weight|bias)", name):
+            return [(name, tensor)]
+        base = name[len("bert."):] if name.startswith("bert.") else name
+        if base in _HF_BERT_NOT_WEIGHTS:
+            return []
+        ours = hf_bert_name_to_lmcore(name) if name.startswith("bert.") else None
+        return None if ours is None else [("bert." + ours, tensor)]
+
+    return _checked_copy("load_classifier_weights", model, state, translate)
+
+
 # Hugging Face GPT-2 name -> lmcore name. GPT-2 stores its linear layers as "Conv1D" with the
 # weight [in, out] (the transpose of torch.nn.Linear's), and W^Q, W^K, W^V side by side in one
 # c_attn [d, 3d].
@@ -305,12 +333,16 @@ def lmcore_to_hf_state(model: nn.Module) -> dict[str, Tensor]:
     """The weights of ``model`` under Hugging Face's names (fresh contiguous tensors)."""
     if isinstance(model, (BertEncoder, BertForPretraining)):
         state = _bert_state(model)
+    elif isinstance(model, _CLASSIFIERS):                 # chapter 10: bert.* + classifier.*
+        state = {"bert." + k: v for k, v in _bert_state(model.bert).items()}
+        state.update({f"classifier.{k}": v for k, v in model.classifier.state_dict().items()})
     elif isinstance(model, GPTDecoder):
         _check_gpt_for_hf(model)
         state = _gpt2_state(model)
     else:
         raise TypeError(bad_argument("lmcore_to_hf_state", "model", model,
-                                     "a BertForPretraining, BertEncoder or GPTDecoder"))
+                                     "a BertForPretraining, BertEncoder, "
+                                     "BertFor...Classification or GPTDecoder"))
     return {name: t.detach().to("cpu").contiguous().clone() for name, t in state.items()}
 
 
@@ -334,6 +366,12 @@ def _check_gpt_for_hf(model: GPTDecoder) -> None:
 
 def _hf_config(model: nn.Module) -> dict:
     c = model.config
+    if isinstance(model, _CLASSIFIERS):                   # chapter 10: the encoder's + labels
+        config = _hf_config(model.bert)
+        config["architectures"] = [type(model).__name__]
+        config["id2label"] = {str(i): name for i, name in enumerate(model.labels)}
+        config["label2id"] = {name: i for i, name in enumerate(model.labels)}
+        return config
     if isinstance(model, GPTDecoder):
         return {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2",
                 "vocab_size": c.vocab_size, "n_positions": c.max_positions, "n_embd": c.d_model,
@@ -457,9 +495,11 @@ def save_pretrained(model: nn.Module, folder: str | Path, tokenizer: Any = None)
     both read the result. Returns the folder.
     """
     from safetensors.torch import save_file
-    if not isinstance(model, (BertForPretraining, BertEncoder, GPTDecoder)):
+    if not isinstance(model, (BertForPretraining, BertEncoder, GPTDecoder) + _CLASSIFIERS):
         raise TypeError(bad_argument("save_pretrained", "model", model,
-                                     "a BertForPretraining, BertEncoder or GPTDecoder"))
+                                     "a BertForPretraining, BertEncoder, "
+                                     "BertForSequenceClassification, "
+                                     "BertForTokenClassification or GPTDecoder"))
     if not isinstance(folder, (str, Path)):
         raise TypeError(bad_argument("save_pretrained", "folder", folder, "a path"))
     if tokenizer is not None and getattr(tokenizer, "vocab_size", None) != model.config.vocab_size:
@@ -509,17 +549,32 @@ def load_pretrained(folder: str | Path) -> nn.Module:
         if architecture == "BertForPreTraining" or (architecture is None and has_heads):
             config = BertConfig.from_hf(hf, pooler=True)
             model = load_bert_weights(BertForPretraining(config), state)
+        elif architecture in ("BertForSequenceClassification", "BertForTokenClassification"):
+            model = _load_classifier(architecture, hf, state)
         elif architecture in (None, "BertModel"):
             has_pooler = any(name.endswith("pooler.dense.weight") for name in state)
             model = load_bert_weights(BertEncoder(BertConfig.from_hf(hf, pooler=has_pooler)),
                                       state)
         else:
             raise ValueError(f"load_pretrained: {config_file} is a {architecture}; lmcore reads "
-                             f"BertForPreTraining, BertModel and GPT2LMHeadModel checkpoints.")
+                             f"BertForPreTraining, BertModel, BertFor{{Sequence,Token}}Classification "
+                             f"and GPT2LMHeadModel checkpoints.")
     else:
         raise ValueError(f"load_pretrained: {config_file} describes model_type {model_type!r} "
                          f"({architecture}); lmcore reads 'bert' and 'gpt2' checkpoints.")
     return model.eval()
+
+
+def _load_classifier(architecture: str, hf: dict, state: dict[str, Tensor]) -> nn.Module:
+    """A BertFor...Classification from a config with ``id2label`` (chapter 10)."""
+    id2label = hf.get("id2label") or {str(i): f"LABEL_{i}" for i in range(hf.get("num_labels",
+                                                                                 2))}
+    labels = [id2label[str(i)] for i in range(len(id2label))]
+    if architecture == "BertForSequenceClassification":
+        model = BertForSequenceClassification(BertConfig.from_hf(hf, pooler=True), labels)
+    else:
+        model = BertForTokenClassification(BertConfig.from_hf(hf, pooler=False), labels)
+    return load_classifier_weights(model, state)
 
 
 def load_gpt2(folder: str | Path) -> GPTDecoder:

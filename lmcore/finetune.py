@@ -5,15 +5,35 @@ A tagger labels words, but the model sees subword tokens: "Rosencrantz" may beco
 authors did for named entities: the first subword of a word carries the word's label, and the
 later subwords and the special tokens ([CLS], [SEP], padding) carry -100, the ``ignore_index``
 of ``torch.nn.functional.cross_entropy``, so the loss and the scores count each word once.
+
+The rest is the fine-tuning recipe of chapter 10, "turn the data into inputs and labels, then
+optimise" with :func:`lmcore.train.fit`:
+
+* :func:`encode_texts` / :func:`encode_words` -- padded token ids (and, for words, the word
+  of each token); :func:`text_batches` / :func:`tagged_batches` -- shuffled training batches;
+* :func:`classification_loss` / :func:`tagging_loss` -- the mean cross-entropy
+  ``-1/N sum_i log softmax(z_i)[y_i]`` over sentences, or over the first subwords of words;
+* :func:`freeze` -- ``requires_grad = False`` on the embeddings and the lower ``k`` blocks;
+* :func:`class_probabilities`, :func:`predict_tags`, :func:`pooled_features`;
+* :func:`gradient_x_input` -- the attribution of one decision to the input tokens,
+  ``a_t = sum_j e_tj * d z_c / d e_tj`` for token embedding ``e_t`` and class score ``z_c``.
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any, Sequence
 
-from lmcore._validate import bad_argument
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
 
-__all__ = ["IGNORE_INDEX", "align_labels"]
+from lmcore._validate import bad_argument, check_int
+
+__all__ = ["IGNORE_INDEX", "align_labels", "encode_texts", "text_batches",
+           "classification_loss", "class_probabilities", "pooled_features", "freeze",
+           "trainable_parameters", "encode_words", "tagged_batches", "tagging_loss",
+           "predict_tags", "gradient_x_input", "Attribution", "sentence_classifier"]
 
 IGNORE_INDEX = -100  # the label cross_entropy skips (its default ignore_index)
 
@@ -49,3 +69,331 @@ def align_labels(word_ids: Sequence[int | None], word_labels: Sequence[int]) -> 
         aligned.append(int(word_labels[word]) if word != previous else IGNORE_INDEX)
         previous = word
     return aligned
+
+
+# --------------------------------------------------------------------------------------------
+# Sentences -> batches (sentiment)
+# --------------------------------------------------------------------------------------------
+
+def _check_texts(function: str, texts: Any) -> list[str]:
+    if isinstance(texts, str) or not isinstance(texts, Sequence) or not texts or not all(
+            isinstance(t, str) for t in texts):
+        raise TypeError(bad_argument(function, "texts", texts, "a non-empty list of str"))
+    return list(texts)
+
+
+def _pad(rows: list[list[int]], pad_id: int) -> tuple[Tensor, Tensor]:
+    n = max(len(r) for r in rows)
+    ids = torch.full((len(rows), n), pad_id, dtype=torch.long)              # [batch, n]
+    mask = torch.zeros((len(rows), n), dtype=torch.long)                    # [batch, n]
+    for i, row in enumerate(rows):
+        ids[i, :len(row)] = torch.tensor(row, dtype=torch.long)
+        mask[i, :len(row)] = 1
+    return ids, mask
+
+
+def _token_rows(tokenizer: Any, texts: list[str], max_length: int) -> list[list[int]]:
+    body = max_length - 2                                  # room for [CLS] and [SEP]
+    return [[tokenizer.cls_token_id, *tokenizer.encode(t)[:body], tokenizer.sep_token_id]
+            for t in texts]
+
+
+def encode_texts(tokenizer: Any, texts: Sequence[str], max_length: int = 64) -> dict:
+    """``{"input_ids", "attention_mask"}`` ``[len(texts), n]``: ``[CLS] text [SEP]``, cut to
+    ``max_length`` tokens and padded to the longest."""
+    texts = _check_texts("encode_texts", texts)
+    check_int("encode_texts", "max_length", max_length, minimum=3)
+    ids, mask = _pad(_token_rows(tokenizer, texts, max_length), tokenizer.pad_token_id)
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+def text_batches(tokenizer: Any, texts: Sequence[str], labels: Sequence[int], *,
+                 batch_size: int = 32, max_length: int = 64, seed: int = 0):
+    """A factory ``epoch -> list of batches`` for :func:`lmcore.train.fit`: the texts are
+    tokenized once; each epoch shuffles them (seeded by ``seed`` and the epoch) into batches
+    ``{"input_ids", "attention_mask", "labels"}``, each padded to its own longest text."""
+    texts = _check_texts("text_batches", texts)
+    if len(labels) != len(texts):
+        raise ValueError(bad_argument("text_batches", "labels", f"{len(labels)} labels",
+                                      f"one label per text ({len(texts)})"))
+    check_int("text_batches", "batch_size", batch_size, minimum=1)
+    rows = _token_rows(tokenizer, texts, check_int("text_batches", "max_length", max_length,
+                                                   minimum=3))
+    labels = [int(y) for y in labels]
+
+    def epoch_batches(epoch: int) -> list[dict]:
+        order = list(range(len(rows)))
+        random.Random(seed * 1000 + epoch).shuffle(order)
+        out = []
+        for start in range(0, len(order), batch_size):
+            chosen = order[start:start + batch_size]
+            ids, mask = _pad([rows[i] for i in chosen], tokenizer.pad_token_id)
+            out.append({"input_ids": ids, "attention_mask": mask,
+                        "labels": torch.tensor([labels[i] for i in chosen])})
+        return out
+    return epoch_batches
+
+
+def classification_loss(model: nn.Module, batch: dict) -> tuple[Tensor, dict]:
+    """The mean cross-entropy of the batch's labels under ``model``'s logits, and the batch
+    accuracy: ``-1/B sum_i log softmax(z_i)[y_i]`` (a loss function for ``fit``)."""
+    logits = model(batch["input_ids"], attention_mask=batch["attention_mask"])  # [B, C]
+    loss = F.cross_entropy(logits, batch["labels"])
+    accuracy = (logits.argmax(-1) == batch["labels"]).float().mean()
+    return loss, {"accuracy": float(accuracy)}
+
+
+def class_probabilities(model: nn.Module, tokenizer: Any, texts: Sequence[str], *,
+                        max_length: int = 64, batch_size: int = 128) -> Tensor:
+    """``softmax(model(text))`` of each text, ``[len(texts), num_classes]``, in eval mode
+    (the model's mode is restored afterwards)."""
+    texts = _check_texts("class_probabilities", texts)
+    was_training = model.training
+    model.eval()
+    chunks = []
+    with torch.no_grad():
+        for start in range(0, len(texts), batch_size):
+            enc = encode_texts(tokenizer, texts[start:start + batch_size], max_length)
+            chunks.append(model(enc["input_ids"],
+                                attention_mask=enc["attention_mask"]).softmax(-1))
+    model.train(was_training)
+    return torch.cat(chunks)
+
+
+def pooled_features(encoder: nn.Module, tokenizer: Any, texts: Sequence[str], *,
+                    max_length: int = 64, batch_size: int = 128) -> Tensor:
+    """The pooled [CLS] vector of each text, ``[len(texts), d_model]``, from a frozen
+    :class:`~lmcore.transformer.BertEncoder` (computed once; a linear head trained on them is
+    the "frozen encoder" classifier)."""
+    texts = _check_texts("pooled_features", texts)
+    if getattr(encoder, "pooler", None) is None:
+        raise ValueError(bad_argument("pooled_features", "encoder", type(encoder).__name__,
+                                      "a BertEncoder with a pooler"))
+    was_training = encoder.training
+    encoder.eval()
+    chunks = []
+    with torch.no_grad():
+        for start in range(0, len(texts), batch_size):
+            enc = encode_texts(tokenizer, texts[start:start + batch_size], max_length)
+            chunks.append(encoder(enc["input_ids"], attention_mask=enc["attention_mask"],
+                                  output_attentions=False).pooler_output)   # [b, d]
+    encoder.train(was_training)
+    return torch.cat(chunks)
+
+
+def freeze(model: nn.Module, layers: int | str = "all") -> int:
+    """Freeze the encoder of a ``BertFor...Classification`` ``model``: its embeddings and its
+    lower ``layers`` blocks (``"all"``: every block and the pooler) stop learning
+    (``requires_grad = False``); everything above stays trainable; ``layers=0`` unfreezes
+    everything (full fine-tuning). Returns the number of trainable parameters left."""
+    bert = getattr(model, "bert", None)
+    if bert is None or not hasattr(bert, "blocks"):
+        raise TypeError(bad_argument("freeze", "model", type(model).__name__,
+                                     "a model with a BERT encoder in .bert"))
+    total = len(bert.blocks)
+    if layers == "all":
+        layers = total
+    check_int("freeze", "layers", layers, minimum=0)
+    if layers > total:
+        raise ValueError(bad_argument("freeze", "layers", layers,
+                                      f"'all' or an int from 0 to {total} (the blocks)"))
+    for p in model.parameters():
+        p.requires_grad_(True)
+    frozen = [bert.embeddings, *bert.blocks[:layers]] if layers else []
+    if layers == total and bert.pooler is not None:
+        frozen.append(bert.pooler)
+    for module in frozen:
+        for p in module.parameters():
+            p.requires_grad_(False)
+    return trainable_parameters(model)
+
+
+def trainable_parameters(model: nn.Module) -> int:
+    """The number of parameters that receive gradients."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def sentence_classifier(encoder: nn.Module, labels: Sequence[str]) -> nn.Module:
+    """A :class:`~lmcore.transformer.BertForSequenceClassification` whose encoder is a copy
+    of ``encoder`` (a ``BertEncoder`` with a pooler, or a ``BertForPretraining``'s ``.bert``)
+    and whose head is freshly initialised (seed it before calling)."""
+    import copy
+    from lmcore.transformer import BertEncoder, BertForSequenceClassification
+    if hasattr(encoder, "bert") and isinstance(encoder.bert, BertEncoder):
+        encoder = encoder.bert
+    if not isinstance(encoder, BertEncoder):
+        raise TypeError(bad_argument("sentence_classifier", "encoder", type(encoder).__name__,
+                                     "a BertEncoder or a model with one in .bert"))
+    model = BertForSequenceClassification(encoder.config, labels)
+    model.bert = copy.deepcopy(encoder)
+    return model
+
+
+# --------------------------------------------------------------------------------------------
+# Words -> batches (named entities)
+# --------------------------------------------------------------------------------------------
+
+def _check_words(function: str, sentences: Any) -> list[list[str]]:
+    if isinstance(sentences, str) or not isinstance(sentences, Sequence) or not sentences:
+        raise TypeError(bad_argument(function, "sentences", sentences,
+                                     "a non-empty list of sentences, each a list of words"))
+    for i, words in enumerate(sentences):
+        if isinstance(words, str) or not all(isinstance(w, str) for w in words):
+            raise TypeError(f"The 'sentences' argument of {function} must hold lists of words "
+                            f"(str); sentence {i} is {words!r}.")
+    return [list(w) for w in sentences]
+
+
+def encode_words(tokenizer: Any, words: Sequence[str],
+                 max_length: int = 64) -> tuple[list[int], list[int | None]]:
+    """``(token ids, word_ids)`` of one pre-split sentence: ``[CLS] pieces... [SEP]`` with
+    ``word_ids[t]`` the index of the word token ``t`` belongs to (None for [CLS], [SEP]); words
+    past ``max_length`` tokens are cut (their labels are then not seen)."""
+    ids: list[int] = [tokenizer.cls_token_id]
+    word_ids: list[int | None] = [None]
+    for index, word in enumerate(words):
+        pieces = tokenizer.encode(word) or [tokenizer.unk_token_id]
+        if len(ids) + len(pieces) > max_length - 1:
+            break
+        ids.extend(pieces)
+        word_ids.extend([index] * len(pieces))
+    return ids + [tokenizer.sep_token_id], word_ids + [None]
+
+
+def _tag_rows(tokenizer, sentences, tags, label_ids, max_length):
+    rows = []
+    for i, words in enumerate(sentences):
+        ids, word_ids = encode_words(tokenizer, words, max_length)
+        labels = None
+        if tags is not None:
+            if len(tags[i]) != len(words):
+                raise ValueError(f"The 'tags' argument of tagged_batches must have one tag per "
+                                 f"word; sentence {i} has {len(words)} words and "
+                                 f"{len(tags[i])} tags.")
+            try:
+                labels = align_labels(word_ids, [label_ids[t] for t in tags[i]])
+            except KeyError as unknown:
+                raise ValueError(f"The 'tags' argument of tagged_batches holds the tag "
+                                 f"{unknown} (sentence {i}); the known tags are "
+                                 f"{sorted(label_ids)}.") from None
+        rows.append((ids, word_ids, labels))
+    return rows
+
+
+def tagged_batches(tokenizer: Any, sentences: Sequence[Sequence[str]],
+                   tags: Sequence[Sequence[str]], labels: Sequence[str], *,
+                   batch_size: int = 32, max_length: int = 64, seed: int = 0):
+    """A factory ``epoch -> list of batches`` for ``fit``: each batch holds ``input_ids``,
+    ``attention_mask`` and ``labels`` ``[batch, n]`` (:func:`align_labels`: the tag of a word
+    on its first subword, :data:`IGNORE_INDEX` elsewhere); ``labels`` names the tags."""
+    sentences = _check_words("tagged_batches", sentences)
+    check_int("tagged_batches", "batch_size", batch_size, minimum=1)
+    label_ids = {name: i for i, name in enumerate(labels)}
+    rows = _tag_rows(tokenizer, sentences, tags, label_ids, max_length)
+
+    def epoch_batches(epoch: int) -> list[dict]:
+        order = list(range(len(rows)))
+        random.Random(seed * 1000 + epoch).shuffle(order)
+        out = []
+        for start in range(0, len(order), batch_size):
+            chosen = [rows[i] for i in order[start:start + batch_size]]
+            ids, mask = _pad([r[0] for r in chosen], tokenizer.pad_token_id)
+            target = torch.full_like(ids, IGNORE_INDEX)                    # [batch, n]
+            for row, (_, _, aligned) in enumerate(chosen):
+                target[row, :len(aligned)] = torch.tensor(aligned)
+            out.append({"input_ids": ids, "attention_mask": mask, "labels": target})
+        return out
+    return epoch_batches
+
+
+def tagging_loss(model: nn.Module, batch: dict) -> tuple[Tensor, dict]:
+    """The mean cross-entropy over the labelled tokens (first subwords; -100 is skipped)."""
+    logits = model(batch["input_ids"], attention_mask=batch["attention_mask"])  # [B, n, C]
+    loss = F.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(),
+                           ignore_index=IGNORE_INDEX)
+    keep = batch["labels"] != IGNORE_INDEX
+    accuracy = (logits.argmax(-1)[keep] == batch["labels"][keep]).float().mean()
+    return loss, {"accuracy": float(accuracy)}
+
+
+def predict_tags(model: nn.Module, tokenizer: Any, sentences: Sequence[Sequence[str]], *,
+                 max_length: int = 64, batch_size: int = 64) -> list[list[str]]:
+    """One tag per word (the prediction at the word's first subword; ``"O"`` for words cut
+    off by ``max_length``), with the tag names of ``model.labels``."""
+    sentences = _check_words("predict_tags", sentences)
+    rows = _tag_rows(tokenizer, sentences, None, {}, max_length)
+    was_training = model.training
+    model.eval()
+    out: list[list[str]] = []
+    with torch.no_grad():
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start:start + batch_size]
+            ids, mask = _pad([r[0] for r in chunk], tokenizer.pad_token_id)
+            best = model(ids, attention_mask=mask).argmax(-1)               # [batch, n]
+            for row, (_, word_ids, _) in enumerate(chunk):
+                words = sentences[start + row]
+                tags = ["O"] * len(words)
+                previous = None
+                for t, w in enumerate(word_ids):
+                    if w is not None and w != previous:
+                        tags[w] = model.labels[int(best[row, t])]
+                    previous = w
+                out.append(tags)
+    model.train(was_training)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Why this label: gradient x input
+# --------------------------------------------------------------------------------------------
+
+class Attribution(dict):
+    """What :func:`gradient_x_input` returns: ``tokens`` (str), ``scores`` (one float per
+    token), ``probabilities`` (one per class), ``labels``, ``target`` (the explained class)."""
+
+
+def gradient_x_input(model: nn.Module, tokenizer: Any, text: str, target: int | None = None,
+                     max_length: int = 64) -> Attribution:
+    """How much each token pushed ``model``'s score of class ``target`` (default: the
+    predicted class) for ``text``: with ``e_t`` the token embedding of token ``t`` and
+    ``z_c`` the class score (logit),
+
+        a_t = e_t . dz_c/de_t = sum_j e_tj dz_c/de_tj
+
+    the first-order Taylor estimate of how much ``z_c`` would change if ``e_t`` were set to
+    zero (Simonyan et al. 2014; Shrikumar et al. 2016). Positive: the token raised the class
+    score. Computed in eval mode (no dropout) with one backward pass."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(bad_argument("gradient_x_input", "text", text, "a non-empty string"))
+    table = model.bert.embeddings.token_embeddings
+    captured: dict = {}
+
+    def keep(_module, _inputs, output):        # a leaf copy, so frozen embeddings work too
+        captured["e"] = output.detach().requires_grad_(True)        # [1, n, d]
+        return captured["e"]
+
+    was_training = model.training
+    model.eval()
+    handle = table.register_forward_hook(keep)
+    try:
+        enc = encode_texts(tokenizer, [text], max_length)
+        logits = model(enc["input_ids"], attention_mask=enc["attention_mask"])[0]   # [C]
+        if target is None:
+            target = int(logits.argmax())
+        check_int("gradient_x_input", "target", target, minimum=0)
+        if target >= len(logits):
+            raise ValueError(bad_argument("gradient_x_input", "target", target,
+                                          f"a class index below {len(logits)}"))
+        model.zero_grad(set_to_none=True)
+        logits[target].backward()
+        e = captured["e"]
+        scores = (e * e.grad).sum(-1)[0].detach()                    # [n]
+    finally:
+        handle.remove()
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+    return Attribution(tokens=tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist()),
+                       scores=[float(x) for x in scores],
+                       probabilities=[float(x) for x in logits.detach().softmax(-1)],
+                       labels=list(getattr(model, "labels", range(len(logits)))),
+                       target=target)

@@ -23,7 +23,7 @@ import numpy as np
 from lmcore._validate import bad_argument, check_int, check_number
 
 __all__ = ["accuracy", "confusion_matrix", "f1_scores", "macro_f1", "bootstrap_interval",
-           "entity_spans", "entity_scores"]
+           "entity_spans", "entity_scores", "paired_bootstrap_difference"]
 
 
 def _labels(function: str, name: str, values: Any) -> np.ndarray:
@@ -190,3 +190,27 @@ def entity_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
                           {s for s in pred_set if s[1] == kind}) for kind in types}
     result["micro"] = score(gold_set, pred_set)
     return result
+
+
+def paired_bootstrap_difference(metric: Callable[[np.ndarray, np.ndarray], float],
+                                y_true: Sequence[Any], pred_a: Sequence[Any],
+                                pred_b: Sequence[Any], *, num_samples: int = 1000,
+                                level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """``(difference, low, high)``: ``metric(y_true, pred_a) - metric(y_true, pred_b)`` and its
+    percentile bootstrap interval, both systems scored on the *same* resamples of the test
+    examples (a paired bootstrap: the test set's luck is shared, so the interval of the
+    difference is narrower than two separate intervals suggest)."""
+    true, a = _pair("paired_bootstrap_difference", y_true, pred_a)
+    _, b = _pair("paired_bootstrap_difference", y_true, pred_b)
+    check_int("paired_bootstrap_difference", "num_samples", num_samples, minimum=10)
+    if not 0 < level < 1:
+        raise ValueError(bad_argument("paired_bootstrap_difference", "level", level,
+                                      "a number in (0, 1)"))
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(num_samples):
+        rows = rng.integers(0, true.size, size=true.size)
+        values.append(metric(true[rows], a[rows]) - metric(true[rows], b[rows]))
+    tail = (1.0 - level) / 2
+    low, high = np.quantile(values, [tail, 1.0 - tail])
+    return float(metric(true, a) - metric(true, b)), float(low), float(high)

@@ -22,6 +22,8 @@ diagrams in Vaswani et al. (2017), Devlin et al. (2019) and Radford et al. (2019
 * :class:`GPTDecoder` / :class:`GPTConfig` -- a GPT-style causal decoder returning logits;
   :mod:`lmcore.checkpoint` reads and writes Hugging Face GPT-2 checkpoints for it.
 * :class:`BertForPretraining` -- the encoder with BERT's MLM and NSP heads (chapter 9).
+* :class:`BertForSequenceClassification`, :class:`BertForTokenClassification` -- the encoder
+  with a linear head on the pooled [CLS] or on every token (chapter 10).
 * :func:`parameter_count` -- the number of parameters from the formulas of chapter 6.
 """
 
@@ -45,6 +47,7 @@ __all__ = [
     "sinusoidal_positions", "LayerNorm", "gelu", "gelu_tanh", "FeedForward", "EncoderBlock",
     "DecoderBlock", "BertConfig", "BertEmbeddings", "BertEncoder", "EncoderOutput", "GPTConfig",
     "BertForPretraining", "PretrainingOutput", "MLMHead",
+    "BertForSequenceClassification", "BertForTokenClassification",
     "GPTDecoder", "DecoderOutput", "init_gpt2_weights", "parameter_count", "count_parameters", "read_safetensors",
     "hf_bert_name_to_lmcore", "load_bert_weights", "CheckpointMismatchError", "load_bert",
     "load_gpt2_weights", "load_gpt2",
@@ -569,6 +572,80 @@ class BertForPretraining(nn.Module):
         return PretrainingOutput(self.mlm_head(hidden, tied),  # [batch, n, V] (or [k, V])
                                  self.nsp_head(out.pooler_output),         # [batch, 2]
                                  out.attentions)
+
+
+class BertForSequenceClassification(nn.Module):
+    """BERT with a classification head on the pooled [CLS] (chapter 10)::
+
+        logits = W dropout(tanh(W_p h_[CLS] + b_p)) + b          # [batch, num_labels]
+
+    ``bert`` is a :class:`BertEncoder` with its pooler (the pooled [CLS]); ``classifier`` a
+    linear layer ``d_model -> num_labels``. ``forward(input_ids, attention_mask=None,
+    token_type_ids=None)`` returns the logits ``[batch, num_labels]``. ``labels`` names the
+    classes (index -> name). Saved and loaded as Hugging Face's
+    ``BertForSequenceClassification`` by :mod:`lmcore.checkpoint`.
+    """
+
+    def __init__(self, config: BertConfig | None = None, labels: Sequence[str] = ("0", "1")):
+        super().__init__()
+        config = BertConfig() if config is None else config
+        if not isinstance(config, BertConfig):
+            raise TypeError(bad_argument("BertForSequenceClassification", "config", config,
+                                         "a BertConfig"))
+        if not config.pooler:
+            raise ValueError(bad_argument("BertForSequenceClassification", "config.pooler",
+                                          config.pooler, "True (the head reads the pooled [CLS])"))
+        if isinstance(labels, str) or len(labels) < 2 or not all(
+                isinstance(x, str) for x in labels):
+            raise ValueError(bad_argument("BertForSequenceClassification", "labels", labels,
+                                          "a list of at least two class names (str)"))
+        self.config, self.labels = config, tuple(labels)
+        self.bert = BertEncoder(config)
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(config.d_model, len(labels))
+        self.apply(_init_bert_weights)
+
+    def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
+                token_type_ids: Optional[Tensor] = None) -> Tensor:
+        out = self.bert(input_ids, attention_mask=attention_mask,
+                        token_type_ids=token_type_ids, output_attentions=False)
+        return self.classifier(self.dropout(out.pooler_output))       # [batch, num_labels]
+
+
+class BertForTokenClassification(nn.Module):
+    """BERT with a linear head on every token (chapter 10; named entities)::
+
+        logits_t = W dropout(h_t) + b                          # [batch, n, num_labels]
+
+    ``bert`` is a :class:`BertEncoder` without a pooler (as in Hugging Face's
+    ``BertForTokenClassification``); ``labels`` names the tags (index -> name, e.g.
+    ``("O", "B-PER", "I-PER", ...)``). Saved and loaded as Hugging Face's
+    ``BertForTokenClassification`` by :mod:`lmcore.checkpoint`.
+    """
+
+    def __init__(self, config: BertConfig | None = None, labels: Sequence[str] = ("O",)):
+        super().__init__()
+        config = BertConfig(pooler=False) if config is None else config
+        if not isinstance(config, BertConfig):
+            raise TypeError(bad_argument("BertForTokenClassification", "config", config,
+                                         "a BertConfig"))
+        if isinstance(labels, str) or len(labels) < 1 or not all(
+                isinstance(x, str) for x in labels):
+            raise ValueError(bad_argument("BertForTokenClassification", "labels", labels,
+                                          "a non-empty list of tag names (str)"))
+        config = dataclasses.replace(config, pooler=False)
+        self.config, self.labels = config, tuple(labels)
+        self.bert = BertEncoder(config)
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(config.d_model, len(labels))
+        self.apply(_init_bert_weights)
+
+    def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
+                token_type_ids: Optional[Tensor] = None) -> Tensor:
+        hidden = self.bert(input_ids, attention_mask=attention_mask,
+                           token_type_ids=token_type_ids,
+                           output_attentions=False).last_hidden_state    # [batch, n, d]
+        return self.classifier(self.dropout(hidden))                  # [batch, n, num_labels]
 
 
 def _init_bert_weights(module: nn.Module) -> None:

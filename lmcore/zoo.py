@@ -42,7 +42,8 @@ __all__ = ["SmallBertSettings", "SMALL_BERT", "SMALL_BERT_FULL", "cache_dir", "s
            "small_bert_data", "SmallBertData", "small_bert_config", "SmallGPTSettings",
            "SMALL_GPT", "SMALL_GPT_FULL", "small_gpt", "load_small_gpt", "train_small_gpt",
            "small_gpt_data", "small_gpt_hash", "ngram_baselines", "GPTTrainingRun",
-           "SmallGPTData"]
+           "SmallGPTData",
+           "FINE_TUNED", "fine_tuned_folder", "sentiment_classifier"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -524,3 +525,30 @@ def load_small_gpt(settings: SmallGPTSettings = SMALL_GPT, *,
     from lmcore.checkpoint import load_pretrained, load_tokenizer
     folder = small_gpt(settings, progress=progress)
     return load_pretrained(folder), load_tokenizer(folder)
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 10's fine-tuned models
+# --------------------------------------------------------------------------------------------
+
+FINE_TUNED = ("sentiment-minilm", "sentiment-small-bert", "ner-small-bert")
+
+
+def fine_tuned_folder(name: str) -> Path:
+    """Where chapter 10 saves its fine-tuned model ``name`` (one of :data:`FINE_TUNED`):
+    a Hugging Face ``BertForSequenceClassification`` / ``BertForTokenClassification`` folder
+    under the cache, ``<cache>/ch10-<name>``."""
+    if name not in FINE_TUNED:
+        raise ValueError(bad_argument("fine_tuned_folder", "name", name,
+                                      f"one of {list(FINE_TUNED)}"))
+    return cache_dir() / f"ch10-{name}"
+
+
+def sentiment_classifier(name: str = "sentiment-minilm") -> Path:
+    """The folder of chapter 10's sentiment classifier (labels negative, neutral, positive),
+    for chapter 12's service; run chapter 10 first to create it."""
+    folder = fine_tuned_folder(name)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"sentiment_classifier: {folder} does not exist yet; execute "
+                                f"chapters/10_fine_tuning.ipynb once to train and save it.")
+    return folder

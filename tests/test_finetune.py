@@ -1,0 +1,128 @@
+"""lmcore.finetune (chapter 10): batches, losses, freezing, gradient x input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lmcore import metrics
+from lmcore.finetune import (IGNORE_INDEX, classification_loss, encode_texts, encode_words,
+                             freeze, gradient_x_input, predict_tags, sentence_classifier,
+                             tagged_batches, tagging_loss, text_batches, trainable_parameters)
+from lmcore.tokenize import WordPiece
+from lmcore.transformer import BertConfig, BertEncoder, BertForTokenClassification
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "day", "not", "ros",
+         "##en", "##cr", "##antz", ".", ",", "hamlet"]
+LABELS = ("negative", "neutral", "positive")
+
+
+@pytest.fixture
+def tok():
+    return WordPiece(VOCAB)
+
+
+def _encoder(pooler=True):
+    torch.manual_seed(0)
+    return BertEncoder(BertConfig(vocab_size=len(VOCAB), max_positions=32, d_model=16,
+                                  num_layers=2, num_heads=2, d_ff=32, dropout=0.0,
+                                  pooler=pooler))
+
+
+def test_text_batches_pad_label_and_reshuffle_per_epoch(tok):
+    texts = ["good day", "bad day .", "not good", "good", "bad"]
+    factory = text_batches(tok, texts, [2, 0, 0, 2, 0], batch_size=2, seed=1)
+    first = factory(0)
+    assert [len(b["labels"]) for b in first] == [2, 2, 1]
+    assert sorted(int(y) for b in first for y in b["labels"]) == [0, 0, 0, 2, 2]
+    b = first[0]
+    assert b["input_ids"].shape == b["attention_mask"].shape
+    assert (b["input_ids"][:, 0] == tok.cls_token_id).all()
+    orders = [[int(y) for b in factory(e) for y in b["labels"]] for e in range(4)]
+    assert factory(0)[0]["labels"].tolist() == first[0]["labels"].tolist()   # seeded
+    assert len({tuple(o) for o in orders}) > 1                                # reshuffled
+
+
+def test_encode_texts_truncates_to_max_length_keeping_sep(tok):
+    enc = encode_texts(tok, ["good " * 20, "bad"], max_length=6)
+    assert enc["input_ids"].shape == (2, 6)
+    assert enc["input_ids"][0, -1] == tok.sep_token_id
+    assert enc["attention_mask"][1].tolist() == [1, 1, 1, 0, 0, 0]
+
+
+def test_classification_loss_is_mean_cross_entropy(tok):
+    model = sentence_classifier(_encoder(), LABELS).eval()
+    batch = text_batches(tok, ["good day", "bad"], [2, 0], batch_size=2)(0)[0]
+    loss, info = classification_loss(model, batch)
+    logits = model(batch["input_ids"], attention_mask=batch["attention_mask"])
+    manual = -logits.log_softmax(-1)[torch.arange(2), batch["labels"]].mean()
+    assert torch.allclose(loss, manual)
+    assert 0.0 <= info["accuracy"] <= 1.0
+
+
+def test_freeze_counts_and_blocks_gradients():
+    model = sentence_classifier(_encoder(), LABELS)
+    total = trainable_parameters(model)
+    head = sum(p.numel() for p in model.classifier.parameters())
+    assert freeze(model, 0) == total
+    assert freeze(model, "all") == head
+    lower = freeze(model, 1)
+    assert head < lower < total
+    assert not any(p.requires_grad for p in model.bert.embeddings.parameters())
+    assert not any(p.requires_grad for p in model.bert.blocks[0].parameters())
+    assert all(p.requires_grad for p in model.bert.blocks[1].parameters())
+    with pytest.raises(ValueError, match="layers"):
+        freeze(model, 3)
+
+
+def test_gradient_x_input_equals_autograd_and_first_order_change(tok):
+    model = sentence_classifier(_encoder(), LABELS)
+    freeze(model, "all")                      # works with frozen embeddings too
+    a = gradient_x_input(model, tok, "good day not bad", target=1)
+    enc = encode_texts(tok, ["good day not bad"])
+    table = model.bert.embeddings.token_embeddings
+    e = table(enc["input_ids"]).detach().requires_grad_(True)
+    handle = table.register_forward_hook(lambda m, i, o: e)
+    z = model(enc["input_ids"], attention_mask=enc["attention_mask"])[0, 1]
+    handle.remove()
+    (g,) = torch.autograd.grad(z, e)
+    assert np.allclose(a["scores"], (e * g).sum(-1)[0].tolist(), atol=1e-6)
+    assert a["tokens"] == ["[CLS]", "good", "day", "not", "bad", "[SEP]"]
+    assert abs(sum(a["probabilities"]) - 1) < 1e-6 and a["target"] == 1
+    assert model.training                     # mode restored
+    with pytest.raises(ValueError, match="target"):
+        gradient_x_input(model, tok, "good", target=3)
+    with pytest.raises(ValueError, match="text"):
+        gradient_x_input(model, tok, "  ")
+
+
+def test_tagged_batches_label_first_subwords_only(tok):
+    words = ["hamlet", ",", "rosencrantz", "."]
+    ids, word_ids = encode_words(tok, words)
+    assert tok.convert_ids_to_tokens(ids) == ["[CLS]", "hamlet", ",", "ros", "##en", "##cr",
+                                              "##antz", ".", "[SEP]"]
+    batch = tagged_batches(tok, [words], [["B-PER", "O", "B-PER", "O"]],
+                           ("O", "B-PER"), batch_size=1)(0)[0]
+    assert batch["labels"][0].tolist() == [IGNORE_INDEX, 1, 0, 1, IGNORE_INDEX, IGNORE_INDEX,
+                                           IGNORE_INDEX, 0, IGNORE_INDEX]
+    model = BertForTokenClassification(_encoder(pooler=False).config, ("O", "B-PER"))
+    loss, _ = tagging_loss(model, batch)
+    assert torch.isfinite(loss)
+    tags = predict_tags(model, tok, [words])
+    assert len(tags[0]) == 4 and set(tags[0]) <= {"O", "B-PER"}
+    with pytest.raises(ValueError, match="one tag per word"):
+        tagged_batches(tok, [words], [["O"]], ("O", "B-PER"))
+    with pytest.raises(ValueError, match="B-LOC"):
+        tagged_batches(tok, [words], [["B-LOC", "O", "O", "O"]], ("O", "B-PER"))
+
+
+def test_paired_bootstrap_difference_is_exact_and_brackets_it():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    a = np.where(rng.random(300) < 0.8, y, (y + 1) % 3)
+    b = np.where(rng.random(300) < 0.5, y, (y + 1) % 3)
+    diff, lo, hi = metrics.paired_bootstrap_difference(metrics.accuracy, y, a, b,
+                                                       num_samples=200)
+    assert diff == pytest.approx(metrics.accuracy(y, a) - metrics.accuracy(y, b))
+    assert lo < diff < hi and lo > 0
