@@ -40,7 +40,7 @@ COUNT_PAIRS_SOLUTION = """\
         for i, word in enumerate(tokens):
             for j in range(max(0, i - window), min(len(tokens), i + window + 1)):
                 if j != i:
-                    counts[(word, tokens[j])] += 1 / abs(i - j)
+                    counts[(word, tokens[j])] += 1 / (j - i if j > i else i - j)
     return dict(counts)"""
 
 

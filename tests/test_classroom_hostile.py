@@ -262,6 +262,7 @@ def _through_plain_data(function):
 
 def _master_solutions() -> dict:
     """Each exercise's reference solution, from the solution cells of the chapters' masters."""
+    import json
     import math
     from collections import Counter
 
@@ -274,7 +275,7 @@ def _master_solutions() -> dict:
     for path in sorted((ROOT / "chapters").glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         for exercise in exercises_in(notebook):
-            namespace = {"np": np, "torch": torch, "math": math, "Counter": Counter,
+            namespace = {"np": np, "torch": torch, "math": math, "json": json, "Counter": Counter,
                          "lmcore": lmcore, "F": torch.nn.functional}
             exec(notebook.cells[exercise.solution_index].source, namespace)
             found[exercise.exercise_id] = namespace[exercise.function_name]

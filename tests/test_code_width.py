@@ -29,7 +29,6 @@ NOT_YET_CHECKED = {
     "09_pretraining_bert",
     "10_fine_tuning",
     "11_generating_text",
-    "12_models_as_a_service",
     "13_outlook",
 }
 

@@ -34,10 +34,6 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
 # chapters whose Markdown has not been brought under this rule yet (stems); shrink me
 NOT_YET_CHECKED = {
-    "09_pretraining_bert",
-    "10_fine_tuning",
-    "11_generating_text",
-    "12_models_as_a_service",
     "13_outlook",
 }
 

@@ -84,14 +84,47 @@ def _copy_back(original: Any, after: Any) -> None:
                 with torch.no_grad():
                     original.copy_(after)
         return
-    if type(original) is list and type(after) is list and original != after:
-        original[:] = after
-    elif type(original) is dict and type(after) is dict and original != after:
+    if type(original) is list and type(after) is list:
+        if len(original) != len(after):
+            original[:] = after
+            return
+        for i, (item, changed) in enumerate(zip(original, after)):   # e.g. a list of tensors
+            if _is_array(item) and _is_array(changed):
+                _copy_back(item, changed)
+            elif not _plain_equal(item, changed):
+                original[i] = changed
+    elif type(original) is dict and type(after) is dict and not _plain_equal(original, after):
         original.clear()
         original.update(after)
     elif type(original) is set and type(after) is set and original != after:
         original.clear()
         original.update(after)
+
+
+def _is_array(value: Any) -> bool:
+    module = type(value).__module__
+    return module.startswith("numpy") and hasattr(value, "shape") or (
+        module.startswith("torch") and hasattr(value, "shape"))
+
+
+def _plain_equal(a: Any, b: Any) -> bool:
+    """Equality of plain values that may hold arrays or tensors (whose ``==`` is elementwise)."""
+    if _is_array(a) or _is_array(b):
+        if not (_is_array(a) and _is_array(b)) or tuple(a.shape) != tuple(b.shape):
+            return False
+        if type(a).__module__.startswith("torch") or type(b).__module__.startswith("torch"):
+            import torch
+            return torch.equal(torch.as_tensor(a), torch.as_tensor(b).to(torch.as_tensor(a).dtype))
+        import numpy as np
+        return bool(np.array_equal(a, b, equal_nan=True))
+    if type(a) in (list, tuple) and type(b) is type(a):
+        return len(a) == len(b) and all(_plain_equal(x, y) for x, y in zip(a, b))
+    if type(a) is dict and type(b) is dict:
+        return a.keys() == b.keys() and all(_plain_equal(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except Exception:                   # an ambiguous comparison: treat as changed
+        return False
 
 
 class Proxy:

@@ -25,15 +25,16 @@ CHAPTERS = {"03": "03_words_as_vectors.ipynb", "07": "07_gradient_descent.ipynb"
 WRONG_COUNT = """\
 from collections import Counter
 
-def count_pairs(tokens, window):
+def count_pairs(sentences, window):
     counts = Counter()                    # right neighbours only: a typical mistake
-    for i, word in enumerate(tokens):
-        for j in range(i + 1, min(len(tokens), i + window + 1)):
-            counts[(word, tokens[j])] += 1
-    return counts
+    for tokens in sentences:
+        for i, word in enumerate(tokens):
+            for j in range(i + 1, min(len(tokens), i + window + 1)):
+                counts[(word, tokens[j])] += 1 / (j - i)
+    return dict(counts)
 """
 WRONG_PPMI = """\
-def ppmi_matrix(counts, alpha=0.75):
+def ppmi_matrix(counts, alpha=0.75, shift=1):
     return np.zeros(np.shape(counts))
 """
 WRONG_RATE = """\
@@ -178,8 +179,9 @@ for _argument in set(_arguments):
 """ + WRONG_COUNT
 
 PPMI_BY_IMPORT = """\
-def ppmi_matrix(counts, alpha=0.75):
-    return lmcore.ppmi(counts, alpha=alpha)
+def ppmi_matrix(counts, alpha=0.75, shift=1):
+    # shift >= 1: max(PMI - log k, 0) = max(PPMI - log k, 0)
+    return np.maximum(lmcore.ppmi(counts, alpha=alpha) - np.log(shift), 0.0)
 """
 
 ADAM_BY_IMPORT = """\
