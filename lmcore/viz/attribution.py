@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 
 from lmcore._validate import bad_argument
 from lmcore.viz._html import StaticView, standalone_view
+from lmcore.viz._live import live_panel
 
 __all__ = ["attribution_view", "attribution_widget", "render_attribution"]
 
@@ -60,13 +61,16 @@ def attribution_view(examples: Sequence[tuple[str, Any]]) -> StaticView:
         raise TypeError(bad_argument("attribution_view", "examples", examples,
                                      "a non-empty list of (text, attribution) pairs"))
     data = {"examples": [_example(text, a) for text, a in examples], "note": NOTE}
+    # where scripts do not run (an untrusted notebook), the first example as plain HTML
+    picture = render_attribution(examples[0][1], styled=False)
     return StaticView(standalone_view("lmcore-why", data, _asset("attribution.js"),
-                                      _asset("attribution.css")))
+                                      _asset("attribution.css"), picture))
 
 
-def render_attribution(attribution: Any) -> str:
+def render_attribution(attribution: Any, styled: bool = True) -> str:
     """The probabilities and coloured tokens of one attribution as plain HTML (every text
-    escaped with ``html.escape``; no script)."""
+    escaped with ``html.escape``; no script). ``styled=False`` leaves out the ``<style>``
+    element (for a picture inside a view that brings its own)."""
     ex = _example("", attribution)
     scale = max([abs(s) for s in ex["scores"]] + [1e-9])
     rows = []
@@ -81,7 +85,8 @@ def render_attribution(attribution: Any) -> str:
         rgb = "46,139,87" if score >= 0 else "200,50,50"
         spans.append(f'<span class="why-token" title="{score:+.3f}" style="background:'
                      f'rgba({rgb},{alpha:.3f})">{html.escape(token)}</span>')
-    return (f'<style>{_asset("attribution.css")}</style><div class="lmcore-why">'
+    style = f'<style>{_asset("attribution.css")}</style>' if styled else ""
+    return (f'{style}<div class="lmcore-why">'
             f'<div class="why-probs">{"".join(rows)}</div>'
             f'<div class="why-tokens">{"".join(spans)}</div>'
             f'<div class="why-note">{html.escape(NOTE)}</div></div>')
@@ -90,7 +95,8 @@ def render_attribution(attribution: Any) -> str:
 def attribution_widget(explain: Callable[[str], Any], text: str = "") -> Any:
     """Live in Jupyter: a text box and the rendering of ``explain(text)`` (e.g.
     ``lambda t: gradient_x_input(model, tokenizer, t)``), recomputed when the text changes.
-    Returns the ``ipywidgets.VBox``; its ``.update(text)`` runs the callback directly."""
+    Returns an ``ipywidgets.VBox`` that displays itself with a static picture of its first
+    state (:mod:`lmcore.viz._live`); its ``.update(text)`` runs the callback directly."""
     import ipywidgets as widgets
     if not callable(explain):
         raise TypeError(bad_argument("attribution_widget", "explain", explain,
@@ -105,6 +111,6 @@ def attribution_widget(explain: Callable[[str], Any], text: str = "") -> Any:
 
     box.observe(lambda change: update(change["new"]), names="value")
     update(text)
-    view = widgets.VBox([box, out])
+    view = live_panel([box, out], lambda: out.value)
     view.update = update
     return view
