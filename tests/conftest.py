@@ -89,3 +89,14 @@ def open_page(browser):
     yield _open
     for recorder in opened:
         recorder.close()
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a module's tests on one torch thread (small problems, repeatable sums), then
+    restore the thread count."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

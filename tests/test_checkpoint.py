@@ -23,13 +23,8 @@ from lmcore.transformer import (BertConfig, BertEncoder, BertForPretraining, GPT
 TOL = dict(atol=1e-4, rtol=0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    transformers.logging.set_verbosity_error()
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+transformers.logging.set_verbosity_error()
 
 
 def _bert_config():

@@ -25,13 +25,8 @@ SENTIMENT = ("negative", "neutral", "positive")
 TAGS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    transformers.logging.set_verbosity_error()
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+transformers.logging.set_verbosity_error()
 
 
 def _config(pooler=True):

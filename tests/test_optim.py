@@ -17,13 +17,7 @@ import lmcore
 from lmcore.optim import SGD, Adam, gradient_descent, momentum_descent, quadratic_rate, warmup_linear_decay
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny problems: one thread avoids thread contention on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ---- gradient descent on quadratics -----------------------------------------------------------

@@ -15,12 +15,7 @@ from lmcore.pretraining_data import (Instance, PretrainingBatches, collate, make
 from lmcore.transformer import BertConfig, BertForPretraining
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,7 @@ from lmcore.optim import warmup_linear_decay
 from lmcore.train import History, clip_grad_norm, fit, plot_history
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _problem(seed=0, n=256):
