@@ -361,3 +361,48 @@ def test_a_chinese_search_finds_the_chapter_that_defines_it(built_book_zh, open_
         "links => links.map(a => a.getAttribute('href'))")
     assert any("chapters/01_language_and_maas.html" in href for href in found), found
     assert recorder.errors == [] and recorder.outside_requests() == []
+
+
+@pytest.mark.browser
+def test_zh_masking_view_redraws_in_chinese(built_book_zh, open_page):
+    """The catalog is not only for chapter 2's view: chapter 8's masking view redraws with
+    Chinese interface text while its tokens stay as they are."""
+    recorder = open_page(built_book_zh / "chapters/08_pretraining_objectives.html",
+                         allowed_folder=built_book_zh)
+    root = recorder.page.locator("div.lmcore-masking").first
+    button = root.locator("button.lmmask-button")
+    recorder.page.wait_for_function(
+        "() => document.querySelector('div.lmcore-masking button').textContent === '重新遮盖'",
+        timeout=10_000)
+    caption = root.locator(".lmmask-caption").text_content()
+    assert re.fullmatch(r"\d+ 个普通位置中有 \d+ 个计入损失（.*）；\[CLS\] 和 \[SEP\] 永远不会被选中。",
+                        caption), caption
+    counter = root.locator(":scope > span").first.text_content()
+    assert re.fullmatch(r"第 1 次遮盖，共 \d+ 次", counter), counter
+    button.click()
+    recorder.page.wait_for_function(
+        "() => /^第 2 次遮盖/.test(document.querySelector('div.lmcore-masking > span')"
+        ".textContent)", timeout=10_000)
+    assert "[CLS]" in root.locator(".lmmask-chips").text_content()
+    assert recorder.errors == [] and recorder.outside_requests() == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("page", ["book/intro", *TRANSLATED])
+def test_zh_pages_fit_the_column_and_stay_readable_in_dark_mode(page, built_book_zh, browser):
+    """The layout and contrast checks of test_book_layout.py on the Chinese pages: Chinese
+    text wraps anywhere, but the switch, equations and views must still fit at both widths."""
+    from test_book_layout import CONTRAST_JS, LAYOUT_JS, WIDTHS, _open
+    tab = browser.new_page()
+    problems = []
+    for name, width in WIDTHS.items():
+        _open(tab, built_book_zh / f"{page}.html", width)
+        measured = tab.evaluate(LAYOUT_JS)
+        problems += [f"{name}: {json.dumps(p)}" for p in measured["problems"]]
+        if measured["pageOverflow"] > 0:
+            problems.append(f"{name}: the page scrolls sideways by {measured['pageOverflow']}")
+        _open(tab, built_book_zh / f"{page}.html", width, dark=True)
+        problems += [f"{name} dark: {json.dumps(item)}" for item in tab.evaluate(CONTRAST_JS)
+                     if item["ratio"] < item["needed"]]
+    tab.close()
+    assert problems == [], f"{page}:\n" + "\n".join(problems)

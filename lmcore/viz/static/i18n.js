@@ -33,6 +33,7 @@
         ["label", null, "window ", "窗口 "],
         ["input", "aria-label", "word", "词"],
         ["select", "aria-label", "window", "窗口"],
+        [".lmnn-weighting", "aria-label", "weighting", "加权方式"],
         [".lmnn-note", null,
           /^Not precomputed in this page: (.*)\. Run the notebook for any word\.(?: Try: (.*))?$/,
           function (m, word, close) {
@@ -55,11 +56,24 @@
       "lmcore-landscape": [
         [".lmls-name", null, "learning rate", "学习率"],
         [".lmls-name", null, "momentum", "动量"],
-        [".lmls-caption", null, /^after (\d+) steps: loss /, "$1 步之后：损失 "]
+        ["input", "aria-label", "learning rate", "学习率"],
+        ["input", "aria-label", "momentum", "动量"],
+        [".lmls-caption", null, /^after (\d+) steps: loss ([^;]*); (.*)$/,
+          function (m, steps, loss, rest) {
+            rest = rest.replace(/^converges \(rate ([\d.]+)\)/, "收敛（速率 $1）")
+              .replace(/^diverges \(rate ([\d.]+)\)/, "发散（速率 $1）")
+              .replace(/^neither converges nor diverges \(rate 1\)/, "既不收敛也不发散（速率 1）")
+              .replace(/\(edge /, "（边界 ").replace(/\)$/, "）");
+            return steps + " 步之后：损失 " + loss + "；" + rest;
+          }]
       ],
       "lmcore-masking": [
         ["button", null, "Re-mask", "重新遮盖"],
-        ["*", null, /^masking (\d+) of (\d+)$/, "第 $1 次遮盖，共 $2 次"]
+        ["*", null, /^masking (\d+) of (\d+)$/, "第 $1 次遮盖，共 $2 次"],
+        [".lmmask-legend span", null, "random token", "随机词元"],
+        [".lmmask-legend span", null, "unchanged", "保持不变"],
+        [".lmmask-caption", null, /^(\d+) of (\d+) ordinary positions count in the loss \((\d+) \[MASK\], (\d+) random token, (\d+) unchanged\); \[CLS\] and \[SEP\] are never chosen\.$/,
+          "$2 个普通位置中有 $1 个计入损失（$3 个 [MASK]，$4 个随机词元，$5 个保持不变）；[CLS] 和 [SEP] 永远不会被选中。"]
       ],
       "lmcore-attention": [
         ["*", null, "Hover over a token to see where it attends (left) or what attends to " +
@@ -82,10 +96,16 @@
         ["[title]", "title", /^head (\d+): click to switch on\/off, double-click to show only this head$/,
           "第 $1 个头：单击开关，双击只显示这个头"],
         ["[title]", "title", /^([\s\S]*)  \(position (\d+)\)$/, "$1  （位置 $2）"],
-        ["button", null, "close", "关闭"]
+        ["button", null, "close", "关闭"],
+        ["button", null, "all", "全部"],
+        ["button", null, "none", "全不选"]
       ],
       "lmcore-why": [
-        ["label", null, "sentence ", "句子 "]
+        ["label", null, "sentence ", "句子 "],
+        ["select", "aria-label", "sentence", "句子"],
+        [".why-note", null, "Green tokens raised the score of the chosen class, red ones " +
+          "lowered it (gradient x input); hover a token for its value.",
+          "绿色词元提高了所选类别的得分，红色词元降低了它（梯度 × 输入）；把鼠标悬停在词元上可查看其数值。"]
       ]
     }
   };
