@@ -160,22 +160,38 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("languages", nargs="*", default=list(LANGUAGES))
     parser.add_argument("--build-dir", type=Path, default=ROOT / "_build")
+    parser.add_argument("--sequential", action="store_true",
+                        help="build one edition after the other (default: side by side)")
     parser.add_argument("--catalogs", action="store_true",
                         help="update the catalogs under locales/ instead of building")
     args = parser.parse_args(argv)
     if args.catalogs:
         update_catalogs(args.build_dir)
         return
-    for language in args.languages:
-        # one process per edition: Sphinx and docutils keep module-level state
-        start = time.perf_counter()
-        subprocess.run([sys.executable, __file__, "--one", language, str(args.build_dir)],
-                       check=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(
-                           [str(ROOT), os.environ.get("PYTHONPATH", "")])))
+    # one process per edition (Sphinx and docutils keep module-level state); side by side
+    # unless --sequential: the editions share nothing but the sources
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    start = time.perf_counter()
+    running, failed = {}, []
+
+    def finish(language):
+        if running.pop(language).wait() != 0:
+            failed.append(language)
+            return
         print(f">> {edition(language)['name']} edition: "
               f"{output_folder(language, args.build_dir.resolve()) / 'index.html'} "
-              f"({time.perf_counter() - start:.0f} s)")
+              f"(done after {time.perf_counter() - start:.0f} s)", flush=True)
 
+    for language in args.languages:
+        running[language] = subprocess.Popen(
+            [sys.executable, __file__, "--one", language, str(args.build_dir)], env=env)
+        if args.sequential:
+            finish(language)
+    for language in list(running):
+        finish(language)
+    if failed:
+        raise SystemExit(f"the build of {', '.join(failed)} failed")
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--one":
