@@ -1,5 +1,6 @@
 # The book's tasks. On a fresh machine `make book` and `make test` do all the set-up themselves.
-#   make book      build the HTML book into _build/html (creates .venv on first use)
+#   make book      build the HTML book into _build/html, 中文版 into _build/html/zh_CN
+#   make translations  update the translation catalogs (locales/) after an English change
 #   make test      run the whole test suite (lmcore, notebooks with nbval, exercises, built book in Chromium)
 #   make lab       open the chapters in JupyterLab
 #   make execute   re-execute every chapter notebook in place (after a change to lmcore)
@@ -25,7 +26,7 @@ TORCH_SPEC    ?= torch==$(TORCH_VERSION)+cpu
 endif
 OUT      ?= student
 
-.PHONY: book test lab execute student bench setup browser sandbox clean
+.PHONY: book translations test lab execute student bench setup browser sandbox clean
 
 setup: $(STAMP)
 
@@ -45,9 +46,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m lmcore.data install
 	touch $(STAMP)
 
+# both editions: English in _build/html, Chinese (简体中文) in _build/html/zh_CN (book/editions.py)
 book: $(STAMP)
-	$(VENV)/bin/jupyter-book build . --quiet
+	$(PY) book/editions.py
 	@echo ">> The book is ready: open file://$(CURDIR)/_build/html/index.html"
+	@echo ">> 中文版: file://$(CURDIR)/_build/html/zh_CN/index.html"
+
+# after an English change: bring the translation catalogs (locales/) in step with the sources
+translations: $(STAMP)
+	$(PY) book/editions.py --catalogs
 
 # Chromium and its driver come from Debian's packages (needs root, as on CI).
 browser:

@@ -23,6 +23,15 @@ What it does, each at the cause rather than by post-editing HTML:
   default). Such an image gets its figure caption instead, or a description naming the
   section it belongs to; ``figure-cell`` metadata in the notebooks is the proper fix
   (``tests/test_book_layout.py`` lists the figures still lacking it).
+* **Editions.** The same sources make an English and a Chinese edition (``book/editions.py``
+  builds both and holds the per-language values). For ``language = zh_CN`` the extension
+  switches to that edition's table of contents, title, footer, search placeholder, figure and
+  table names and toggle labels (the ``<summary>Answer</summary>`` of the notebooks is raw
+  HTML, which gettext does not extract, so its label is set here), gives the Chinese search
+  index a jieba dictionary of the glossary's terms, and loads the views' interface text in
+  Chinese (``lmcore/viz/static/i18n.js``). Every page of either edition gets a link to the
+  same page in the other edition (relative, so the site works from a folder); the root page
+  offers the other edition in a sentence too.
 """
 
 from __future__ import annotations
@@ -33,6 +42,9 @@ import sys
 from pathlib import Path
 
 from docutils import nodes
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import editions  # noqa: E402  (book/editions.py: the per-language values)
 
 SOLUTION_MODES = ("fold", "omit")
 CHAPTER_DOC = re.compile(r"(?:^|/)chapters/(\d+)_[^/]*$")
@@ -83,8 +95,9 @@ class solution_box(nodes.General, nodes.Element):
 
 
 def _visit_solution_box(self, node):
+    label = editions.edition(self.builder.config.language)["labels"]["Solution"]
     self.body.append('<details class="solution">'
-                     '<summary>Solution</summary>\n')
+                     f'<summary>{label}</summary>\n')
 
 
 def _depart_solution_box(self, node):
@@ -183,6 +196,7 @@ def _section_title(node) -> str:
 
 
 def _alt_text(app, doctree):
+    edition = editions.edition(app.config.language)
     for image in doctree.findall(nodes.image):
         if image.get("alt"):
             continue
@@ -194,8 +208,111 @@ def _alt_text(app, doctree):
             image["alt"] = captions[0].astext()
             continue
         title = _section_title(image)
-        image["alt"] = (f"Figure drawn by a code cell of the section \u201c{title}\u201d"
-                        if title else "Figure drawn by a code cell")
+        image["alt"] = (edition["figure_alt_section"].format(title=title)
+                        if title else edition["figure_alt"])
+
+
+# --------------------------------------------------------------------------- editions
+ANSWER_SUMMARY = re.compile(r"(<summary>)\s*Answer\s*(</summary>)")
+I18N_JS = Path(__file__).resolve().parents[1] / "lmcore" / "viz" / "static" / "i18n.js"
+GLOSSARY = Path(__file__).resolve().parent / "glossary.md"
+GLOSSARY_TERM = re.compile(r"^\S.* \u00b7 (.+)$")
+
+
+def _edition_config(app, config):
+    """Per-language values of ``editions.EDITIONS`` for a translated edition."""
+    language = config.language or "en"
+    edition = editions.edition(language)
+    if language == "en":
+        return
+    toc = Path(config.external_toc_path or "_toc.yml")
+    if toc.name == "_toc.yml":
+        config.external_toc_path = str(toc.with_name(edition["toc"]))
+    config.html_title = edition["title"]
+    options = dict(config.html_theme_options or {})
+    options["extra_footer"] = edition["extra_footer"]
+    options["search_bar_text"] = edition["search_bar_text"]
+    config.html_theme_options = options
+    config.numfig_format = dict(config.numfig_format or {}, **edition["numfig_format"])
+    if language.startswith("zh"):
+        config.html_search_options = dict(config.html_search_options or {},
+                                          dict=str(_jieba_dictionary(app)))
+
+
+def glossary_terms_zh() -> list[str]:
+    """The Chinese terms of the glossary (``term · 中文（别名）`` lines), each variant once."""
+    terms = []
+    for line in GLOSSARY.read_text(encoding="utf-8").splitlines():
+        match = GLOSSARY_TERM.match(line)
+        if not match:
+            continue
+        for term in re.split(r"[（）()、，,]", match.group(1)):
+            term = term.strip()
+            if re.search(r"[\u4e00-\u9fff]", term) and " " not in term and term not in terms:
+                terms.append(term)
+    return terms
+
+
+def _jieba_dictionary(app) -> Path:
+    """A jieba user dictionary of the glossary's terms, so that the search index keeps a term
+    such as 困惑度 whole (jieba's own dictionary would cut it into 困惑 + 度)."""
+    path = Path(app.doctreedir) / "jieba-glossary.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{term} 1000 n\n" for term in glossary_terms_zh()),
+                    encoding="utf-8")
+    return path
+
+
+def _answer_labels(app, doctree):
+    """The notebooks' ``<summary>Answer</summary>`` (raw HTML) in the edition's language."""
+    label = editions.edition(app.config.language)["labels"]["Answer"]
+    if label == "Answer":
+        return
+    for raw in list(doctree.findall(nodes.raw)):
+        text = raw.astext()
+        if "<summary>" in text and ANSWER_SUMMARY.search(text):
+            new = nodes.raw(raw.rawsource, ANSWER_SUMMARY.sub(rf"\g<1>{label}\g<2>", text),
+                            **{k: v for k, v in raw.attributes.items() if k == "format"})
+            raw.replace_self(new)
+
+
+def _language_switch(app, pagename, templatename, context, doctree):
+    """A link to the same page in the other edition, at the top of every page; on the root
+    page a sentence offering the other edition; ``<link rel="alternate">`` in the head."""
+    language = app.config.language or "en"
+    root = pagename == app.config.root_doc
+    parts, head = [], []
+    for other in editions.other_editions(language):
+        target = editions.edition(other)
+        url = editions.relative_url(pagename, language, other)
+        lang = target["html_lang"]
+        head.append(f'<link rel="alternate" hreflang="{lang}" href="{url}" />')
+        link = (f'<a class="book-language-link" href="{url}" hreflang="{lang}" lang="{lang}" '
+                f'title="{target["switch_title"]}">'
+                f'{target["offer_link"] if root else target["switch"]}</a>')
+        # on the root page, a sentence in the other edition's language offers it
+        parts.append(f'<span lang="{lang}">{target["offer"]}</span> {link}' if root else link)
+    if not parts or "body" not in context:
+        return
+    kind = "book-language-switch book-language-offer" if root else "book-language-switch"
+    switch = f'<p class="{kind}">{" · ".join(parts)}</p>'
+    context["body"] = switch + context["body"]
+    context["metatags"] = context.get("metatags", "") + "\n".join(head)
+
+
+def _interface_text(app):
+    """The views' interface text in the edition's language: lmcore's message catalog."""
+    if (app.config.language or "en") != "en" and app.builder.format == "html":
+        app.add_js_file("lmcore-i18n.js")
+
+
+def _copy_interface_text(app, exception):
+    if exception is None and (app.config.language or "en") != "en" \
+            and app.builder.format == "html":
+        static = Path(app.outdir) / "_static"
+        static.mkdir(exist_ok=True)
+        (static / "lmcore-i18n.js").write_text(I18N_JS.read_text(encoding="utf-8"),
+                                               encoding="utf-8")
 
 
 def setup(app):
@@ -208,4 +325,9 @@ def setup(app):
     app.connect("build-finished", _student_sources)
     app.connect("env-get-updated", _number_per_chapter, priority=900)
     app.connect("html-page-context", _drop_thebe, priority=900)
+    app.connect("config-inited", _edition_config, priority=100)  # before the toc is read
+    app.connect("doctree-read", _answer_labels)
+    app.connect("builder-inited", _interface_text)
+    app.connect("build-finished", _copy_interface_text)
+    app.connect("html-page-context", _language_switch)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -21,21 +21,28 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 def build_book(output: Path) -> Path:
-    """Build the HTML book from the stored notebook outputs into ``output``; return html dir."""
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run([str(jupyter_book), "build", str(ROOT), "--path-output", str(output),
-                             "--warningiserror", "--keep-going", "--quiet"],
+    """Build both editions of the HTML book from the stored notebook outputs, as `make book`
+    does (book/editions.py, warnings as errors), under ``output``; return the html folder
+    (the English edition; the Chinese one is its ``zh_CN/`` folder)."""
+    result = subprocess.run([sys.executable, str(ROOT / "book" / "editions.py"),
+                             "--build-dir", str(output / "_build")],
                             capture_output=True, text=True, timeout=900)
     if result.returncode != 0:
-        raise AssertionError(f"jupyter-book build failed:\n{result.stdout[-4000:]}\n"
+        raise AssertionError(f"the book's build failed:\n{result.stdout[-4000:]}\n"
                              f"{result.stderr[-4000:]}")
     return output / "_build" / "html"
 
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Path:
-    """The book, built once per test session from the current sources."""
+    """The book (both editions), built once per test session from the current sources."""
     return build_book(tmp_path_factory.mktemp("book"))
+
+
+@pytest.fixture(scope="session")
+def built_book_zh(built_book) -> Path:
+    """The Chinese edition of the same build."""
+    return built_book / "zh_CN"
 
 
 # module scope: several test modules start their own Playwright, and the sync API allows only

@@ -51,7 +51,8 @@
       var close = document.createElement("button");
       close.type = "button";
       close.className = "book-dialog-close";
-      close.setAttribute("aria-label", "Close");
+      close.setAttribute("aria-label",
+        /^zh/i.test(document.documentElement.lang) ? "\u5173\u95ed" : "Close");
       close.textContent = "\u00d7";
       close.addEventListener("click", function () { dialog.close(); });
       // the theme moves the sidebar's children in and out of the dialog; this button is
