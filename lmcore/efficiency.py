@@ -45,25 +45,30 @@ def _check_model(function: str, model: Any) -> nn.Module:
     return model
 
 
-def accumulated_gradients(model: nn.Module, loss_fn: Callable[[Any, Any], Any], batch: Any,
+def accumulated_gradients(model: nn.Module,
+                          loss_fn: Callable[[Any, Any], Any], batch: Any,
                           micro_batches: int) -> list:
-    """The gradient of ``loss_fn(model, batch)`` (a mean over the rows of ``batch``)
-    computed as ``micro_batches`` backward passes on slices of ``batch`` weighted by their
-    share of the rows; returns one tensor per parameter (``None`` where a parameter got no
-    gradient). ``.grad`` of the model is left holding the accumulated gradient."""
-    model = _check_model("accumulated_gradients", model)
+    """The gradient of ``loss_fn(model, batch)`` (a mean over the rows of
+    ``batch``) computed as ``micro_batches`` backward passes on slices of
+    ``batch`` weighted by their share of the rows; returns one tensor per
+    parameter (``None`` where a parameter got no gradient). ``.grad`` of the
+    model is left holding the accumulated gradient."""
+    name = "accumulated_gradients"
+    model = _check_model(name, model)
     if not isinstance(batch, torch.Tensor) or batch.dim() < 1:
-        raise TypeError(bad_argument("accumulated_gradients", "batch", batch,
-                                     "a tensor whose first dimension is the batch"))
-    check_int("accumulated_gradients", "micro_batches", micro_batches, minimum=1)
+        raise TypeError(bad_argument(
+            name, "batch", batch,
+            "a tensor whose first dimension is the batch"))
+    check_int(name, "micro_batches", micro_batches, minimum=1)
     if micro_batches > len(batch):
-        raise ValueError(bad_argument("accumulated_gradients", "micro_batches",
-                                      micro_batches,
-                                      f"at most the batch size ({len(batch)})"))
+        raise ValueError(bad_argument(
+            name, "micro_batches", micro_batches,
+            f"at most the batch size ({len(batch)})"))
     model.zero_grad(set_to_none=True)
-    for part in batch.tensor_split(micro_batches):           # sizes b_k differ by <= 1
-        loss = loss_fn(model, part) * (len(part) / len(batch))   # (b_k / B) L_{B_k}
-        loss.backward()                                          # .grad += its gradient
+    for part in batch.tensor_split(micro_batches):   # sizes b_k differ by <= 1
+        weight = len(part) / len(batch)                # b_k / B
+        loss = loss_fn(model, part) * weight           # (b_k / B) L_{B_k}
+        loss.backward()                                # .grad += its gradient
     return [None if p.grad is None else p.grad.detach().clone()
             for p in model.parameters()]
 

@@ -73,13 +73,13 @@ def attention_to_positions(model: nn.Module, input_ids: Tensor) -> AttentionScor
 
 
 def gradient_x_input(model: nn.Module, input_ids: Tensor) -> Tensor:
-    """``x_j . dz/dx_j`` for every position ``j`` (``[n]``), ``z`` the logit of the token
-    the model ranks first after the last position."""
+    """``x_j . dz/dx_j`` for every position ``j`` (``[n]``), ``z`` the logit of
+    the token the model ranks first after the last position."""
     ids = _check("gradient_x_input", model, input_ids)
     captured: dict = {}
 
-    def keep(_module, _inputs, output):           # the input vectors, as a leaf
-        captured["x"] = output.detach().requires_grad_(True)          # [1, n, d]
+    def keep(_module, _inputs, output):      # the input vectors, as a leaf
+        captured["x"] = output.detach().requires_grad_(True)     # [1, n, d]
         return captured["x"]
 
     was_training = model.training

@@ -67,8 +67,9 @@ def power_law(n: Any, n_c: float, alpha: float) -> Any:
 
 
 def fit_power_law(n: Sequence[float], loss: Sequence[float]) -> PowerLaw:
-    """Least-squares fit of ``log loss = a + b log n``; returns ``PowerLaw(n_c, alpha, r2)``
-    with ``alpha = -b`` and ``n_c = exp(a / alpha)`` (see the module docstring)."""
+    """Least-squares fit of ``log loss = a + b log n``; returns
+    ``PowerLaw(n_c, alpha, r2)`` with ``alpha = -b`` and
+    ``n_c = exp(a / alpha)`` (see the module docstring)."""
     xs = [math.log(v) for v in _positive_sample("fit_power_law", "n", n)]
     ys = [math.log(v) for v in _positive_sample("fit_power_law", "loss", loss)]
     if len(xs) != len(ys):
@@ -87,8 +88,9 @@ def fit_power_law(n: Sequence[float], loss: Sequence[float]) -> PowerLaw:
     r2 = 1.0 - residual / syy if syy > 0 else 1.0
     alpha = -b
     if alpha == 0:
-        raise ValueError(bad_argument("fit_power_law", "loss", list(loss),
-                                      "losses that change with n (the fitted slope is 0)"))
+        raise ValueError(bad_argument(
+            "fit_power_law", "loss", list(loss),
+            "losses that change with n (the fitted slope is 0)"))
     return PowerLaw(n_c=math.exp(a / alpha), alpha=alpha, r2=r2)
 
 
