@@ -17,6 +17,9 @@ AdamW                      lmcore.optim                    7, 9
 save/load_pretrained       lmcore.checkpoint               9-12
 BertForPretraining         lmcore.transformer              9
 small_bert (a folder)      lmcore.zoo                      9-12
+fit_power_law, ...         lmcore.scaling                  13
+accumulated_gradients, ..  lmcore.efficiency               13
+attention_to_positions     lmcore.interpret                13
 =========================  ==============================  =========
 """
 
@@ -79,6 +82,13 @@ _EXPORTS: dict[str, str] = {
     "ServiceConfig": "lmcore.serve",
     "create_app": "lmcore.serve",
     "start_server": "lmcore.serve",
+    # outlook: scale, efficiency, interpretability (chapter 13)
+    "fit_power_law": "lmcore.scaling",
+    "non_embedding_parameters": "lmcore.scaling",
+    "scaling_sweep": "lmcore.scaling",
+    "accumulated_gradients": "lmcore.efficiency",
+    "checkpoint_blocks": "lmcore.efficiency",
+    "saved_tensor_bytes": "lmcore.efficiency",
 }
 
 __all__ = sorted(_EXPORTS)
