@@ -44,6 +44,7 @@ CATALOGS = ROOT / "locales" / LANGUAGE / "LC_MESSAGES"
 NOT_YET_TRANSLATED = {
     "book/intro", "book/how-to-use", "book/notation", "book/instructor-guide",
     "book/glossary", "book/references", "book/misstatements",
+    "chapters/13_outlook",
     "chapters/09_pretraining_bert", "chapters/10_fine_tuning",
     "chapters/11_generating_text", "chapters/12_models_as_a_service",
 }
