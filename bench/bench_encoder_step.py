@@ -6,7 +6,10 @@ Both stacks have the same size (the small BERT's blocks by default: 2 layers, d 
 d_ff 512, GELU, post-LN, LayerNorm eps 1e-12, no dropout) and run one training step on the
 same input ``[batch, n, d]`` with a padding mask: forward, a mean-square loss, backward,
 ``torch.optim.AdamW`` step. Steps are timed in interleaved repetitions in one process and
-the medians are compared (a ratio below 1 means lmcore is faster). Also printed:
+the medians are compared (a ratio below 1 means lmcore is faster). A third stack,
+"formulas", is lmcore's with the fused training path switched off: LayerNorm and GELU
+computed by the formulas as chapter 6 writes them (what every step ran before
+``FusedLayerNorm``); it shows what the fused kernels buy. Also printed:
 
 * tokens per second of lmcore's step (``batch * n / time``);
 * model FLOP utilisation (MFU): the step's matrix-multiply FLOPs divided by its time,
@@ -24,7 +27,7 @@ import time
 
 import torch
 
-from lmcore.transformer import EncoderBlock
+from lmcore.transformer import EncoderBlock, FeedForward, FusedLayerNorm, LayerNorm, gelu
 
 
 class LmcoreStack(torch.nn.Module):
@@ -39,6 +42,21 @@ class LmcoreStack(torch.nn.Module):
         for block in self.blocks:
             x, _ = block(x, mask, need_weights=False)
         return x
+
+
+class FormulaFeedForward(FeedForward):
+    def forward(self, x):
+        return self.ffn_out(self.dropout(gelu(self.ffn_in(x))))
+
+
+def formulas_only(stack: LmcoreStack) -> LmcoreStack:
+    """The stack with LayerNorm and GELU computed by chapter 6's formulas in training too."""
+    for module in stack.modules():
+        if isinstance(module, FusedLayerNorm):
+            module.__class__ = LayerNorm
+        elif type(module) is FeedForward:
+            module.__class__ = FormulaFeedForward
+    return stack
 
 
 class TorchStack(torch.nn.Module):
@@ -93,13 +111,14 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     ours = LmcoreStack(args.d, args.heads, args.d_ff, args.layers)
+    formulas = formulas_only(LmcoreStack(args.d, args.heads, args.d_ff, args.layers))
+    formulas.load_state_dict(ours.state_dict())
     theirs = TorchStack(args.d, args.heads, args.d_ff, args.layers)
     x = torch.randn(args.batch, args.n, args.d)
     keep = torch.ones(args.batch, args.n, dtype=torch.bool)
     keep[::2, -args.n // 4:] = False                          # half the rows padded by 1/4
-    opts = {name: torch.optim.AdamW(m.parameters(), lr=1e-4)
-            for name, m in (("lmcore", ours), ("torch", theirs))}
-    models = {"lmcore": ours, "torch": theirs}
+    models = {"lmcore": ours, "formulas": formulas, "torch": theirs}
+    opts = {name: torch.optim.AdamW(m.parameters(), lr=1e-4) for name, m in models.items()}
     for name in models:                                       # warm-up
         for _ in range(2):
             step(models[name], opts[name], x, keep)
@@ -117,9 +136,11 @@ def main() -> None:
           f"{args.d_ff}, batch {args.batch} x {args.n} tokens, {args.threads} threads")
     for name in models:
         t = median[name]
-        print(f"  {name:7s} {t * 1e3:8.1f} ms/step  {tokens / t:9.0f} tokens/s  "
+        print(f"  {name:8s} {t * 1e3:8.1f} ms/step  {tokens / t:9.0f} tokens/s  "
               f"{flops / t / 1e9:6.1f} GFLOP/s  MFU {flops / t / 1e9 / peak:5.1%}")
     print(f"  ratio lmcore / torch = {median['lmcore'] / median['torch']:.2f}")
+    print(f"  ratio formulas / torch = {median['formulas'] / median['torch']:.2f} "
+          f"(lmcore before its fused training path)")
     print(f"  matmul peak (fp32, 1024^2, best of the run) = {peak:.0f} GFLOP/s")
 
 

@@ -52,14 +52,18 @@ def _as_stream(function: str, tokens: Any) -> Tensor:
 
 
 def causal_lm_loss(model: Any, windows: Tensor) -> Tensor:
-    """The mean next-token cross-entropy of ``model`` on ``windows`` ``[batch, n + 1]``:
-    inputs ``windows[:, :-1]``, targets ``windows[:, 1:]``."""
-    if not isinstance(windows, Tensor) or windows.dim() != 2 or windows.shape[1] < 2:
-        raise ValueError(bad_argument("causal_lm_loss", "windows", windows,
-                                      "an integer tensor [batch, n + 1] with n >= 1"))
-    logits = model(windows[:, :-1])                                   # [batch, n, vocab]
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]),     # [batch * n, vocab]
-                           windows[:, 1:].reshape(-1))                # [batch * n]
+    """The mean next-token cross-entropy of ``model`` on ``windows``
+    ``[batch, n + 1]``: inputs ``windows[:, :-1]``, targets
+    ``windows[:, 1:]``."""
+    if (not isinstance(windows, Tensor) or windows.dim() != 2
+            or windows.shape[1] < 2):
+        raise ValueError(bad_argument(
+            "causal_lm_loss", "windows", windows,
+            "an integer tensor [batch, n + 1] with n >= 1"))
+    logits = model(windows[:, :-1])                   # [batch, n, vocab]
+    return F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]),         # [batch * n, vocab]
+        windows[:, 1:].reshape(-1))                   # [batch * n]
 
 
 def token_windows(tokens: Sequence[int] | Tensor, length: int,

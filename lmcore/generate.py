@@ -46,26 +46,29 @@ def _check_logits(function: str, logits: Any) -> Tensor:
 
 
 def top_k_filter(logits: Tensor, k: int) -> Tensor:
-    """``logits`` ``[..., vocab]`` with all but the ``k`` largest entries of each row set to
-    ``-inf`` (ties with the k-th largest are kept, as in ``transformers``). ``k`` larger than
-    the vocabulary keeps everything."""
+    """``logits`` ``[..., vocab]`` with all but the ``k`` largest entries of
+    each row set to ``-inf`` (ties with the k-th largest are kept, as in
+    ``transformers``). ``k`` larger than the vocabulary keeps everything."""
     logits = _check_logits("top_k_filter", logits)
     k = min(check_int("top_k_filter", "k", k, minimum=1), logits.shape[-1])
-    kth_largest = torch.topk(logits, k, dim=-1).values[..., -1:]        # [..., 1]
+    kth_largest = torch.topk(logits, k, dim=-1).values[..., -1:]  # [..., 1]
     return logits.masked_fill(logits < kth_largest, float("-inf"))
 
 
 def top_p_filter(logits: Tensor, p: float) -> Tensor:
-    """``logits`` ``[..., vocab]`` keeping the nucleus, the most likely tokens whose
-    probability sums to at least ``p``: the longest tail of least likely tokens whose total
-    probability is at most ``1 - p`` is set to ``-inf`` (the most likely token always stays)."""
+    """``logits`` ``[..., vocab]`` keeping the nucleus, the most likely tokens
+    whose probability sums to at least ``p``: the longest tail of least likely
+    tokens whose total probability is at most ``1 - p`` is set to ``-inf``
+    (the most likely token always stays)."""
     logits = _check_logits("top_p_filter", logits)
     p = check_number("top_p_filter", "p", p, positive=True, maximum=1.0)
-    sorted_logits, order = torch.sort(logits, dim=-1)                 # ascending [..., vocab]
-    tail_mass = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)   # this token and below
+    # ascending [..., vocab]; tail_mass: this token and all below it
+    sorted_logits, order = torch.sort(logits, dim=-1)
+    tail_mass = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
     remove_sorted = tail_mass <= 1 - p
-    remove_sorted[..., -1] = False                        # the most likely token always stays
-    remove = remove_sorted.scatter(-1, order, remove_sorted)   # back to vocabulary order
+    remove_sorted[..., -1] = False       # the most likely token always stays
+    # back to vocabulary order
+    remove = remove_sorted.scatter(-1, order, remove_sorted)
     return logits.masked_fill(remove, float("-inf"))
 
 

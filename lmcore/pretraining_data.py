@@ -116,10 +116,13 @@ def tokenize_documents(documents: Sequence[str], tokenizer: Any) -> list[list[li
 
 @dataclasses.dataclass(frozen=True)
 class Instance:
-    """One NSP pair before masking: token ids of segments A and B, and whether B follows A."""
+    """One NSP pair before masking: token ids of segments A and B, whether B follows A, and
+    the indices of the documents A and B come from (-1 when unknown)."""
     a: tuple[int, ...]
     b: tuple[int, ...]
     is_next: bool
+    a_document: int = -1
+    b_document: int = -1
 
 
 def _trim(a: list[int], b: list[int], max_tokens: int, rng: random.Random) -> None:
@@ -165,6 +168,7 @@ def make_instances(documents: Sequence[Sequence[Sequence[int]]], max_length: int
                         chunk.append(document[i])
                     a_end = rng.randint(1, len(chunk) - 1) if len(chunk) >= 2 else 1
                     a = [t for s in chunk[:a_end] for t in s]
+                    b_document = d
                     if len(chunk) == 1 or not is_next:              # NotNext
                         is_next = False
                         target_b = max(1, target - len(a))
@@ -174,6 +178,7 @@ def make_instances(documents: Sequence[Sequence[Sequence[int]]], max_length: int
                             other = rng.randrange(len(docs))
                             if other == d:
                                 other = (d + 1) % len(docs)
+                        b_document = other
                         start = rng.randrange(len(docs[other]))
                         b = []
                         for s in docs[other][start:]:
@@ -186,7 +191,8 @@ def make_instances(documents: Sequence[Sequence[Sequence[int]]], max_length: int
                         b = [t for s in chunk[a_end:] for t in s]
                     _trim(a, b, max_tokens, rng)
                     if a and b:
-                        instances.append(Instance(tuple(a), tuple(b), is_next))
+                        instances.append(Instance(tuple(a), tuple(b), is_next, d,
+                                                  b_document))
                 chunk, length = [], 0
                 target = max_tokens if rng.random() >= short_seq_prob else rng.randint(
                     2, max_tokens)

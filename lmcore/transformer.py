@@ -44,7 +44,7 @@ from lmcore.attention import (MultiHeadAttention, causal_mask, padding_mask,
                               scaled_dot_product_attention)
 
 __all__ = [
-    "sinusoidal_positions", "LayerNorm", "gelu", "gelu_tanh", "FeedForward", "EncoderBlock",
+    "sinusoidal_positions", "LayerNorm", "FusedLayerNorm", "gelu", "gelu_tanh", "FeedForward", "EncoderBlock",
     "DecoderBlock", "BertConfig", "BertEmbeddings", "BertEncoder", "EncoderOutput", "GPTConfig",
     "BertForPretraining", "PretrainingOutput", "MLMHead",
     "BertForSequenceClassification", "BertForTokenClassification",
@@ -113,6 +113,24 @@ class LayerNorm(nn.Module):
         return f"d={self.d}, eps={self.eps:g}"
 
 
+class FusedLayerNorm(LayerNorm):
+    """:class:`LayerNorm` that trains with torch's fused kernel.
+
+    In training mode ``forward`` is ``torch.nn.functional.layer_norm``: the same formula in
+    one pass over memory, with a fused backward (the formula above builds five intermediate
+    tensors and autograd differentiates each). In evaluation mode it runs the formula as
+    written, the code chapter 6 shows. The two agree to float rounding
+    (``tests/test_transformer.py``). The encoder blocks, BERT's embeddings and its MLM head
+    use it, so pretraining (chapter 9) runs at the speed of ``torch.nn.TransformerEncoder``
+    (``bench/bench_encoder_step.py``).
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training and isinstance(x, Tensor) and x.shape[-1:] == (self.d,):
+            return F.layer_norm(x, (self.d,), self.weight, self.bias, self.eps)
+        return super().forward(x)
+
+
 def gelu(x: Tensor) -> Tensor:
     """GELU(x) = x * Phi(x) = x/2 * (1 + erf(x / sqrt 2)) (Hendrycks & Gimpel, 2016); BERT's."""
     return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
@@ -148,8 +166,16 @@ class FeedForward(nn.Module):
                                                minimum=0.0, maximum=1.0))
 
     def forward(self, x: Tensor) -> Tensor:
-        hidden = _ACTIVATIONS[self.activation](self.ffn_in(x))   # [batch, n, d_ff]
+        hidden = _activate(self.activation, self.ffn_in(x), self.training)  # [b, n, d_ff]
         return self.ffn_out(self.dropout(hidden))                # [batch, n, d_model]
+
+
+def _activate(activation: str, x: Tensor, training: bool) -> Tensor:
+    """``_ACTIVATIONS[activation](x)``; in training, BERT's GELU by torch's fused kernel
+    (``F.gelu``, the same function, to float rounding) for speed."""
+    if training and activation == "gelu":
+        return F.gelu(x)
+    return _ACTIVATIONS[activation](x)
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,9 +196,9 @@ class EncoderBlock(nn.Module):
                  dropout: float = 0.0, layer_norm_eps: float = 1e-12):
         super().__init__()
         self.attention = MultiHeadAttention(d_model, num_heads, dropout=dropout)
-        self.attention_norm = LayerNorm(d_model, layer_norm_eps)
+        self.attention_norm = FusedLayerNorm(d_model, layer_norm_eps)
         self.ffn = FeedForward(d_model, d_ff, activation)
-        self.ffn_norm = LayerNorm(d_model, layer_norm_eps)
+        self.ffn_norm = FusedLayerNorm(d_model, layer_norm_eps)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, mask: Optional[Tensor] = None,
@@ -231,52 +257,63 @@ class DecoderBlock(nn.Module):
         x = x + self.dropout(self.ffn(self.ffn_norm(x)))
         return x, weights
 
-    def forward_cached(self, x: Tensor, past_key_value: Optional[tuple[Tensor, Tensor]] = None,
-                       mask: Optional[Tensor] = None, memory: Optional[Tensor] = None,
-                       memory_mask: Optional[Tensor] = None, need_weights: bool = False
-                       ) -> tuple[Tensor, Optional[Tensor], tuple[Tensor, Tensor]]:
-        """:meth:`forward` for the last ``n_new`` positions, given the keys and values of the
-        ``n_past`` positions before them (the KV cache of chapter 11).
+    def forward_cached(
+            self, x: Tensor,
+            past_key_value: Optional[tuple[Tensor, Tensor]] = None,
+            mask: Optional[Tensor] = None, memory: Optional[Tensor] = None,
+            memory_mask: Optional[Tensor] = None, need_weights: bool = False
+    ) -> tuple[Tensor, Optional[Tensor], tuple[Tensor, Tensor]]:
+        """:meth:`forward` for the last ``n_new`` positions, given the keys and
+        values of the ``n_past`` positions before them (the KV cache of
+        chapter 11).
 
         ``x`` ``[batch, n_new, d]``; ``past_key_value`` ``(K, V)``, each
-        ``[batch, h, n_past, d_head]`` (or ``None`` for ``n_past = 0``); ``mask`` broadcastable
-        to ``[batch, h, n_new, n_past + n_new]`` (default: the shifted causal mask
-        ``causal_mask(n_new, n_past + n_new)``). Returns ``(x, weights, (K, V))`` with the keys
-        and values of all ``n_past + n_new`` positions. Exact: a position's key and value
-        depend only on that position's input, so the cached rows are the rows a full forward
-        pass would compute again.
+        ``[batch, h, n_past, d_head]`` (or ``None`` for ``n_past = 0``);
+        ``mask`` broadcastable to ``[batch, h, n_new, n_past + n_new]``
+        (default: the shifted causal mask ``causal_mask(n_new, n_past +
+        n_new)``). Returns ``(x, weights, (K, V))`` with the keys and values
+        of all ``n_past + n_new`` positions. Exact: a position's key and value
+        depend only on that position's input, so the cached rows are the rows
+        a full forward pass would compute again.
         """
         attention = self.attention
         batch, n_new, _ = x.shape
 
-        def split(t: Tensor) -> Tensor:   # [batch, n, d] -> [batch, h, n, d_head]
-            return t.view(batch, -1, attention.num_heads, attention.d_head).transpose(1, 2)
+        def split(t: Tensor) -> Tensor:   # [batch, n, d] -> [batch, h, n, dh]
+            return t.view(batch, -1, attention.num_heads,
+                          attention.d_head).transpose(1, 2)
 
         h = self.attention_norm(x)
-        q = split(attention.q_proj(h))                                   # [batch, h, n_new, dh]
-        k, v = split(attention.k_proj(h)), split(attention.v_proj(h))    # [batch, h, n_new, dh]
+        q = split(attention.q_proj(h))               # [batch, h, n_new, dh]
+        k = split(attention.k_proj(h))               # [batch, h, n_new, dh]
+        v = split(attention.v_proj(h))               # [batch, h, n_new, dh]
         if past_key_value is not None:
-            k = torch.cat([past_key_value[0], k], dim=2)                 # [batch, h, n_k, dh]
+            k = torch.cat([past_key_value[0], k], dim=2)  # [batch, h, n_k, dh]
             v = torch.cat([past_key_value[1], v], dim=2)
         if mask is None:
-            mask = causal_mask(n_new, k.shape[2], device=x.device)       # [n_new, n_k]
+            mask = causal_mask(n_new, k.shape[2], device=x.device)  # [n_new, n_k]
         dropout = attention.dropout if self.training else 0.0
         if need_weights:
             context, weights = scaled_dot_product_attention(q, k, v, mask)
-        else:   # the fused kernel; a query with no allowed key gets a zero output, as above
+        else:
+            # the fused kernel; a query with no allowed key gets a zero
+            # output, as above
             weights = None
-            has_key = mask.any(dim=-1, keepdim=True)                     # [..., n_new, 1]
-            context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask | ~has_key,
-                                                     dropout_p=dropout)
+            has_key = mask.any(dim=-1, keepdim=True)       # [..., n_new, 1]
+            context = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask | ~has_key, dropout_p=dropout)
             context = context.masked_fill(~has_key, 0.0)
-        context = context.transpose(1, 2).reshape(batch, n_new, attention.d_model)
-        x = x + self.dropout(attention.out_proj(context))                # [batch, n_new, d]
+        context = context.transpose(1, 2).reshape(batch, n_new,
+                                                  attention.d_model)
+        x = x + self.dropout(attention.out_proj(context))  # [batch, n_new, d]
         if self.cross_attention is not None or memory is not None:
             if self.cross_attention is None or memory is None:
-                raise ValueError("DecoderBlock.forward_cached: 'memory' must be given exactly "
-                                 "when the block has cross-attention.")
+                raise ValueError(
+                    "DecoderBlock.forward_cached: 'memory' must be given "
+                    "exactly when the block has cross-attention.")
             h = self.cross_norm(x)
-            crossed, _ = self.cross_attention(h, memory, memory, mask=memory_mask,
+            crossed, _ = self.cross_attention(h, memory, memory,
+                                              mask=memory_mask,
                                               need_weights=False)
             x = x + self.dropout(crossed)
         x = x + self.dropout(self.ffn(self.ffn_norm(x)))
@@ -423,7 +460,7 @@ class BertEmbeddings(nn.Module):
         self.token_embeddings = nn.Embedding(config.vocab_size, d)
         self.position_embeddings = nn.Embedding(config.max_positions, d)   # learned positions
         self.segment_embeddings = nn.Embedding(config.type_vocab_size, d)  # sentence A / B
-        self.norm = LayerNorm(d, config.layer_norm_eps)
+        self.norm = FusedLayerNorm(d, config.layer_norm_eps)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, input_ids: Tensor, token_type_ids: Tensor) -> Tensor:
@@ -517,11 +554,12 @@ class MLMHead(nn.Module):
         super().__init__()
         self.dense = nn.Linear(config.d_model, config.d_model)
         self.activation = config.activation
-        self.norm = LayerNorm(config.d_model, config.layer_norm_eps)
+        self.norm = FusedLayerNorm(config.d_model, config.layer_norm_eps)
         self.bias = nn.Parameter(torch.zeros(config.vocab_size))
 
     def forward(self, hidden: Tensor, embeddings: Tensor) -> Tensor:
-        h = self.norm(_ACTIVATIONS[self.activation](self.dense(hidden)))   # [batch, n, d]
+        h = self.norm(_activate(self.activation, self.dense(hidden),
+                                self.training))                             # [batch, n, d]
         return h @ embeddings.T + self.bias                                 # [batch, n, V]
 
 

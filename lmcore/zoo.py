@@ -1,10 +1,11 @@
 """The models the book trains itself, trained once and kept in a cache (chapter 9 on).
 
 ``small_bert()`` returns the folder of chapter 9's small BERT, pretrained with MLM + NSP on
-Shakespeare's works: a Hugging Face checkpoint (``config.json``, ``model.safetensors``, the
-tokenizer's ``vocab.txt``) plus ``training.json`` (the settings, the training history, the
-held-out results and baselines). If the folder is not there yet it trains the model first,
-with a progress bar, so a chapter or test that needs it works from a fresh clone, in any order.
+Shakespeare's works and the docstrings of Python's standard library: a Hugging Face
+checkpoint (``config.json``, ``model.safetensors``, the tokenizer's ``vocab.txt``) plus
+``training.json`` (the settings, the training history, the held-out results and baselines).
+If the folder is not there yet it trains the model first, with a progress bar, so a chapter
+or test that needs it works from a fresh clone, in any order.
 ``load_small_bert()`` returns ``(model, tokenizer)`` from that folder.
 
 Where: ``$LMCORE_CACHE`` if set, else ``~/.cache/lmcore``, in a subfolder named after the
@@ -49,7 +50,7 @@ __all__ = ["SmallBertSettings", "SMALL_BERT", "SMALL_BERT_FULL", "cache_dir", "s
 @dataclasses.dataclass(frozen=True)
 class SmallBertSettings:
     """Everything that decides chapter 9's small BERT (and its cache folder's hash)."""
-    corpus: str = "shakespeare"
+    corpus: str = "shakespeare+stdlib"  # the plays and poems, and Python's docstrings
     vocab_size: int = 6000          # WordPiece entries learned from the corpus
     max_length: int = 64            # tokens per input, [CLS] and two [SEP] included
     d_model: int = 128
@@ -58,14 +59,14 @@ class SmallBertSettings:
     d_ff: int = 512
     dropout: float = 0.0            # less than one pass over the data: nothing to regularise
     batch_size: int = 32
-    steps: int = 500
+    steps: int = 800
     lr: float = 2e-3                # peak learning rate
-    warmup_steps: int = 50
+    warmup_steps: int = 80
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     mask_prob: float = 0.15
-    held_out_every: int = 14        # documents 7, 21, 35 (every 14th from the 7th) are held out
-    eval_pairs: int = 512           # held-out pairs measured at each evaluation
+    held_out_every: int = 14        # documents 7, 21, 35, ... (every 14th from the 7th) held out
+    eval_pairs: int = 512           # held-out pairs measured at each evaluation, half IsNext
     eval_every: int = 100
     seed: int = 0
 
@@ -76,7 +77,7 @@ class SmallBertSettings:
 
 
 SMALL_BERT = SmallBertSettings()
-SMALL_BERT_FULL = dataclasses.replace(SMALL_BERT, steps=1000, warmup_steps=100,
+SMALL_BERT_FULL = dataclasses.replace(SMALL_BERT, steps=1600, warmup_steps=160,
                                       eval_every=200)
 
 
@@ -99,8 +100,9 @@ def _code_fingerprint() -> str:
                                             lmcore.pretraining_data, lmcore.tokenize.train,
                                             lmcore.tokenize.wordpiece, lmcore.train)]
     parts += [inspect.getsource(obj) for obj in (
-        t.LayerNorm, t.gelu, t.FeedForward, t.EncoderBlock, t.BertConfig, t.BertEmbeddings,
-        t.BertEncoder, t.MLMHead, t.BertForPretraining, t._init_bert_weights)]
+        t.LayerNorm, t.FusedLayerNorm, t.gelu, t._activate, t.FeedForward, t.EncoderBlock,
+        t.BertConfig, t.BertEmbeddings, t.BertEncoder, t.MLMHead, t.BertForPretraining,
+        t._init_bert_weights)]
     parts.append(inspect.getsource(_train))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -129,8 +131,10 @@ class SmallBertData:
     train: list
     held_out: list
     held_out_titles: list
+    held_out_corpora: list          # the corpus of each held-out document
     train_batches: Any              # PretrainingBatches: a factory epoch -> batches
-    eval_batches: list              # fixed masks, the first settings.eval_pairs pairs
+    eval_batches: list              # fixed masks on eval_instances
+    eval_instances: list            # the measured held-out pairs, half of them IsNext
 
 
 @functools.lru_cache(maxsize=4)
@@ -142,7 +146,10 @@ def small_bert_data(settings: SmallBertSettings = SMALL_BERT) -> SmallBertData:
     if not isinstance(settings, SmallBertSettings):
         raise TypeError(bad_argument("small_bert_data", "settings", settings,
                                      "a SmallBertSettings"))
-    documents = load_corpus(settings.corpus).documents
+    # "shakespeare+stdlib": the documents of both corpora, one after the other
+    named = [(name, d) for name in settings.corpus.split("+")
+             for d in load_corpus(name).documents]
+    documents = [d for _, d in named]
     held = [i for i in range(len(documents))
             if i % settings.held_out_every == settings.held_out_every // 2]
     train_docs = [d.text for i, d in enumerate(documents) if i not in held]
@@ -154,11 +161,15 @@ def small_bert_data(settings: SmallBertSettings = SMALL_BERT) -> SmallBertData:
                               seed=settings.seed + 1)
     batches = PretrainingBatches(train, tokenizer, settings.batch_size, seed=settings.seed,
                                  mask_prob=settings.mask_prob)
-    eval_batches = list(PretrainingBatches(held_out[:settings.eval_pairs], tokenizer, 64,
-                                           seed=settings.seed + 1, mask_prob=settings.mask_prob,
-                                           shuffle=False)(0))
+    # the measured pairs: exactly half IsNext, so a constant answer scores exactly 1/2;
+    # batches in the order of eval_instances (no shuffling), with masks fixed once
+    half = settings.eval_pairs // 2
+    measured = ([x for x in held_out if x.is_next][:half]
+                + [x for x in held_out if not x.is_next][:half])
+    eval_batches = list(PretrainingBatches(measured, tokenizer, 64, seed=settings.seed + 1,
+                                           mask_prob=settings.mask_prob, shuffle=False)(0))
     return SmallBertData(tokenizer, train, held_out, [documents[i].title for i in held],
-                         batches, eval_batches)
+                         [named[i][0] for i in held], batches, eval_batches, measured)
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,8 +219,7 @@ def _baselines(data: SmallBertData) -> dict:
     token = most_frequent_token(data.train_batches(0))
     labels = torch.cat([b["mlm_labels"][b["mlm_labels"] != IGNORE_INDEX]
                         for b in data.eval_batches])
-    held = data.held_out[:len(torch.cat([b["is_next"] for b in data.eval_batches]))]
-    threshold, overlap_accuracy = overlap_baseline(data.train[:4000], held,
+    threshold, overlap_accuracy = overlap_baseline(data.train[:4000], data.eval_instances,
                                                    data.tokenizer.special_token_ids)
     return {"most_frequent_token": data.tokenizer.convert_ids_to_tokens([token])[0],
             "mlm_most_frequent_accuracy": float((labels == token).double().mean()),
@@ -429,20 +439,26 @@ def _train_gpt(settings: SmallGPTSettings, data: SmallGPTData, progress: bool):
 
 
 def ngram_baselines(settings: SmallGPTSettings = SMALL_GPT) -> dict:
-    """Held-out perplexities of chapter 1's unigram and bigram models on the BPE tokens the
-    GPT is scored on (the same predicted positions), each with the best smoothing of a small
-    grid chosen on the held-out tokens themselves (which flatters the baselines)."""
+    """Held-out perplexities of chapter 1's unigram and bigram models on the
+    BPE tokens the GPT is scored on (the same predicted positions), each with
+    the best smoothing of a small grid chosen on the held-out tokens
+    themselves (which flatters the baselines)."""
     from lmcore.causal_lm import token_windows
     from lmcore.ngram import NGramLM
     data = small_gpt_data(settings)
     train = [str(i) for i in data.train_ids.tolist()]
-    windows = token_windows(data.held_out_ids, settings.context, limit=settings.eval_windows)
+    windows = token_windows(data.held_out_ids, settings.context,
+                            limit=settings.eval_windows)
     held = [str(i) for i in data.held_out_ids[:windows.numel()].tolist()]
-    predicted = [p - 1 for p in range(len(held)) if p % settings.context]   # log_probs index
+    # the positions scored, as indices into log_probs
+    predicted = [p - 1 for p in range(len(held)) if p % settings.context]
     results = {}
-    for order, grid in ((1, [(k, 0.0) for k in (0.01, 0.1, 1.0)]),
-                        (2, [(k, lam) for k in (0.01, 0.1) for lam in (0.5, 0.7, 0.8, 0.9)])):
-        model = NGramLM(order, min_count=1).fit(train)     # the counts; k and lam only score
+    unigram_grid = [(k, 0.0) for k in (0.01, 0.1, 1.0)]
+    bigram_grid = [(k, lam) for k in (0.01, 0.1)
+                   for lam in (0.5, 0.7, 0.8, 0.9)]
+    for order, grid in ((1, unigram_grid), (2, bigram_grid)):
+        # the counts; k and lam only change the scores
+        model = NGramLM(order, min_count=1).fit(train)
         best = None
         for k, lam in grid:
             model.k, model.lam = k, (lam if order == 2 else model.lam)

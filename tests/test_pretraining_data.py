@@ -73,6 +73,9 @@ def test_nsp_is_half_isnext_and_notnext_comes_from_another_document(documents):
             assert homes_a & homes_b
         else:
             assert homes_b - homes_a   # B can be found in a document A is not from
+        # the recorded documents are where A and B were found
+        assert x.a_document in homes_a and x.b_document in homes_b
+        assert (x.a_document == x.b_document) == x.is_next
 
 
 def test_batches_mask_no_special_token_and_no_padding(documents, tokenizer):

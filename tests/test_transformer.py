@@ -17,7 +17,8 @@ import pytest
 import torch
 
 from lmcore.transformer import (BertConfig, BertEncoder, CheckpointMismatchError, DecoderBlock,
-                                EncoderBlock, GPTConfig, GPTDecoder, LayerNorm, count_parameters,
+                                EncoderBlock, FusedLayerNorm, GPTConfig, GPTDecoder, LayerNorm,
+                                count_parameters,
                                 gelu, gelu_tanh, load_bert, load_bert_weights, load_gpt2,
                                 load_gpt2_weights, load_minilm,
                                 mean_pool, minilm_folder, parameter_count, read_safetensors,
@@ -123,6 +124,34 @@ def _copy_block_into_torch(block, layer):
             theirs.bias.copy_(torch.randn_like(theirs.bias))
             ours.weight.copy_(theirs.weight)
             ours.bias.copy_(theirs.bias)
+
+
+def test_fused_layernorm_trains_with_the_formulas_values_and_gradients():
+    torch.manual_seed(0)
+    x = (torch.randn(3, 7, 16) * 5 + 2).requires_grad_(True)
+    fused, formula = FusedLayerNorm(16, eps=1e-12), LayerNorm(16, eps=1e-12)
+    with torch.no_grad():
+        fused.weight.copy_(torch.linspace(0.5, 2.0, 16))
+        fused.bias.copy_(torch.linspace(-1.0, 1.0, 16))
+    formula.load_state_dict(fused.state_dict())
+    assert fused.training and isinstance(fused, LayerNorm)
+    torch.testing.assert_close(fused(x), formula(x), atol=1e-6, rtol=1e-5)
+    grads = [torch.autograd.grad(m(x).pow(3).sum(), [x, m.weight]) for m in (fused, formula)]
+    for ours, theirs in zip(*grads):
+        torch.testing.assert_close(ours, theirs, atol=1e-4, rtol=1e-4)
+    fused.eval()                                   # evaluation: the formula as written
+    assert torch.equal(fused(x), formula(x))
+
+
+def test_encoder_block_gives_the_same_output_in_training_and_evaluation_mode():
+    torch.manual_seed(0)
+    block = EncoderBlock(32, 4, 64, dropout=0.0)
+    x = torch.randn(2, 9, 32)
+    keep = torch.ones(2, 9, dtype=torch.bool)
+    keep[1, 6:] = False
+    trained_path, _ = block(x, keep[:, None, None, :], need_weights=False)
+    evaluated, _ = block.eval()(x, keep[:, None, None, :], need_weights=False)
+    torch.testing.assert_close(trained_path, evaluated, atol=1e-5, rtol=1e-5)
 
 
 def test_encoder_block_equals_torch_post_ln_encoder_layer():

@@ -53,3 +53,13 @@ def test_small_bert_trains_once_then_loads_from_the_cache(cache):
 def test_bad_settings_are_named():
     with pytest.raises(TypeError, match="'settings' argument of small_bert"):
         zoo.small_bert({"steps": 3})
+
+
+def test_the_measured_held_out_pairs_are_half_isnext_from_both_corpora():
+    data = zoo.small_bert_data(TINY)
+    flags = [x.is_next for x in data.eval_instances]
+    assert len(flags) == TINY.eval_pairs and sum(flags) == TINY.eval_pairs // 2
+    # the evaluation batches hold exactly these pairs, in this order
+    assert torch.cat([b["is_next"] for b in data.eval_batches]).tolist() == flags
+    assert set(data.held_out_corpora) == {"shakespeare", "stdlib"}
+    assert len(data.held_out_corpora) == len(data.held_out_titles)
