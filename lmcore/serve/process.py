@@ -3,7 +3,9 @@
 :func:`start_server` runs ``python -m lmcore serve ...`` as a child process on a free port of
 127.0.0.1, waits until ``GET /ready`` answers 200, and returns a :class:`ServerProcess`;
 :meth:`ServerProcess.stop` sends SIGTERM to that process id (graceful shutdown) and waits for
-it to exit, killing it only if it does not stop in time.
+it to exit, killing it only if it does not stop in time. The server watches its parent: if
+the process that started it dies (a killed or restarted notebook kernel), it stops on its
+own instead of holding its port and memory (``lmcore serve --exit-with-parent``).
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def start_server(model_folder: str | Path, *, port: Optional[int] = None,
     port = free_port() if port is None else port
     command = [sys.executable, "-m", "lmcore", "serve", "--model", str(model_folder),
                "--host", HOST, "--port", str(port), "--max-batch-size", str(max_batch_size),
-               "--log-level", log_level]
+               "--log-level", log_level, "--exit-with-parent", str(os.getpid())]
     if model_name:
         command += ["--model-name", model_name]
     if tokens_per_minute is not None:

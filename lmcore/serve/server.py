@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import threading
+import time
 from typing import Iterator, Optional
 
 import uvicorn
@@ -19,7 +21,31 @@ import uvicorn
 from lmcore._validate import bad_argument, check_int
 from lmcore.serve.app import ServiceConfig, create_app
 
-__all__ = ["run"]
+__all__ = ["run", "exit_with_parent"]
+
+
+def exit_with_parent(parent_pid: int, interval: float = 1.0) -> threading.Thread:
+    """Stop this process gracefully (SIGTERM to itself) once ``parent_pid`` is no longer its
+    parent, checked every ``interval`` seconds in a daemon thread.
+
+    :func:`lmcore.serve.process.start_server` asks for this, so a server started from a
+    notebook does not outlive a kernel that was killed or restarted: an orphan is adopted by
+    another process, ``os.getppid()`` changes, and the server drains and exits."""
+    check_int("exit_with_parent", "parent_pid", parent_pid, minimum=1)
+    if os.getppid() != parent_pid:
+        raise ValueError(bad_argument("exit_with_parent", "parent_pid", parent_pid,
+                                      f"this process's parent ({os.getppid()})"))
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        logging.getLogger("lmcore.serve").warning(
+            "parent process %d is gone: stopping", parent_pid)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="lmcore-exit-with-parent", daemon=True)
+    thread.start()
+    return thread
 
 
 class _Server(uvicorn.Server):
