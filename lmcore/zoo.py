@@ -641,20 +641,23 @@ class SentimentRun:
 
 def _train_sentiment(settings: SentimentSettings, progress: bool):
     from lmcore.data import SENTIMENT_LABELS
-    from lmcore.finetune import (classification_loss, freeze, sentence_classifier,
-                                 text_batches)
+    from lmcore.finetune import (classification_loss, freeze,
+                                 sentence_classifier, text_batches)
     from lmcore.train import fit
     from lmcore.transformer import load_minilm
     texts, labels = sentiment_training_set(settings)
     minilm, tokenizer = load_minilm()
     torch.manual_seed(settings.seed)
-    model = sentence_classifier(minilm, SENTIMENT_LABELS)       # a copy, a fresh head
+    # a copy of MiniLM with a fresh head
+    model = sentence_classifier(minilm, SENTIMENT_LABELS)
     trainable = freeze(model, settings.frozen_layers)
-    batches = text_batches(tokenizer, texts, labels, batch_size=settings.batch_size,
+    batches = text_batches(tokenizer, texts, labels,
+                           batch_size=settings.batch_size,
                            max_length=settings.max_length, seed=settings.seed)
     steps = settings.epochs * len(batches(0))
-    history = fit(model, classification_loss, batches, steps=steps, lr=settings.lr,
-                  progress=progress, description="fine-tuning MiniLM for sentiment")
+    history = fit(model, classification_loss, batches, steps=steps,
+                  lr=settings.lr, progress=progress,
+                  description="fine-tuning MiniLM for sentiment")
     return model.eval(), tokenizer, history, trainable
 
 

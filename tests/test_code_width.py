@@ -27,7 +27,6 @@ LIMIT = 79
 # chapters not yet brought under this rule (stems); shrink me
 NOT_YET_CHECKED = {
     "09_pretraining_bert",
-    "10_fine_tuning",
     "11_generating_text",
     "13_outlook",
 }
