@@ -13,6 +13,11 @@ settings and a short hash of the settings *and of the source code* that trains t
 never reused, it is retrained. Chapter 9 calls :func:`pretrain_small_bert` with the same
 default settings, so running chapter 9 leaves the model chapters 10-12 use in the cache.
 
+``sentiment_classifier()`` does the same for chapter 10's MiniLM sentiment classifier
+(chapter 12's service serves it): trained on demand on one thread with a fixed seed, so the
+folder holds the same model chapter 10 trains, cached under a hash of
+:class:`SentimentSettings` and of the code it depends on.
+
 The numbers: one process, ``torch`` threads as the caller set them. Training on 2 CPU cores
 is not bit-for-bit reproducible across thread counts and machines; the claims about the
 result are checked with margins, never by exact values.
