@@ -15,12 +15,15 @@ optimise" with :func:`lmcore.train.fit`:
   ``-1/N sum_i log softmax(z_i)[y_i]`` over sentences, or over the first subwords of words;
 * :func:`freeze` -- ``requires_grad = False`` on the embeddings and the lower ``k`` blocks;
 * :func:`class_probabilities`, :func:`predict_tags`, :func:`pooled_features`;
+* :func:`select_tagger` -- train a tagger for each learning rate, score it on a validation
+  set after every pass, keep the best (learning rate, passes) and its weights;
 * :func:`gradient_x_input` -- the attribution of one decision to the input tokens,
   ``a_t = sum_j e_tj * d z_c / d e_tj`` for token embedding ``e_t`` and class score ``z_c``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from typing import Any, Sequence
 
@@ -33,7 +36,8 @@ from lmcore._validate import bad_argument, check_int
 __all__ = ["IGNORE_INDEX", "align_labels", "encode_texts", "text_batches",
            "classification_loss", "class_probabilities", "pooled_features", "freeze",
            "trainable_parameters", "encode_words", "tagged_batches", "tagging_loss",
-           "predict_tags", "gradient_x_input", "Attribution", "sentence_classifier"]
+           "predict_tags", "gradient_x_input", "Attribution", "sentence_classifier",
+           "TaggerSelection", "select_tagger"]
 
 IGNORE_INDEX = -100  # the label cross_entropy skips (its default ignore_index)
 
@@ -341,6 +345,74 @@ def predict_tags(model: nn.Module, tokenizer: Any, sentences: Sequence[Sequence[
                 out.append(tags)
     model.train(was_training)
     return out
+
+
+@dataclasses.dataclass
+class TaggerSelection:
+    """What :func:`select_tagger` returns: the chosen ``model`` (eval mode, the weights of the
+    best validation score), its ``lr`` and ``epochs``, the validation micro-F1 of every
+    ``(lr, epochs)`` tried in ``scores``, and the training ``seconds`` of all the runs."""
+    model: nn.Module
+    lr: float
+    epochs: int
+    scores: dict
+    seconds: float
+
+
+def select_tagger(make_model, tokenizer: Any, train: Sequence[tuple], validation: Sequence[tuple],
+                  *, lrs: Sequence[float], epochs: int, batch_size: int = 32,
+                  max_length: int = 64, seed: int = 0) -> TaggerSelection:
+    """Choose a tagger's learning rate and number of passes on ``validation`` alone.
+
+    For each ``lr`` in ``lrs``: ``make_model()`` gives a fresh model (it seeds itself), trained
+    with :func:`lmcore.train.fit` for ``epochs`` passes over ``train`` (``(words, tags)``
+    pairs; warm-up, then linear decay to the end of the last pass); after every pass the
+    entity micro-F1 on ``validation`` is measured (:func:`lmcore.metrics.entity_scores`) and
+    the weights of the best score so far are kept. Early stopping and a grid search, the
+    test set never consulted."""
+    import copy
+    from lmcore.metrics import entity_scores
+    from lmcore.train import fit
+    if not callable(make_model):
+        raise TypeError(bad_argument("select_tagger", "make_model", make_model,
+                                     "a function () -> a fresh token classifier"))
+    if isinstance(lrs, (int, float)) or not lrs:
+        raise ValueError(bad_argument("select_tagger", "lrs", lrs,
+                                      "a non-empty list of learning rates"))
+    check_int("select_tagger", "epochs", epochs, minimum=1)
+    if not train or not validation:
+        raise ValueError(bad_argument("select_tagger", "train/validation",
+                                      (len(train), len(validation)),
+                                      "non-empty lists of (words, tags)"))
+    val_words, val_tags = [w for w, _ in validation], [t for _, t in validation]
+    best: dict = {"f1": -1.0}
+    scores: dict = {}
+    seconds = 0.0
+    for lr in lrs:
+        model = make_model()
+        batches = tagged_batches(tokenizer, [w for w, _ in train], [t for _, t in train],
+                                 model.labels, batch_size=batch_size,
+                                 max_length=max_length, seed=seed)
+        per_epoch = len(batches(0))
+        passes = iter(range(1, epochs + 1))
+
+        def evaluate(m, lr=lr):
+            done = next(passes)
+            tags = predict_tags(m, tokenizer, val_words, max_length=max_length)
+            f1 = entity_scores(val_tags, tags)["micro"]["f1"]
+            scores[(lr, done)] = f1
+            if f1 > best["f1"]:
+                best.update(f1=f1, lr=lr, epochs=done,
+                            state=copy.deepcopy(m.state_dict()))
+            return {"micro_f1": f1}
+
+        history = fit(model, tagging_loss, batches, steps=epochs * per_epoch, lr=lr,
+                      evaluate=evaluate, eval_every=per_epoch, progress=False,
+                      description=f"tagger, lr {lr:g}")
+        seconds += history.seconds
+    model = make_model()
+    model.load_state_dict(best["state"])
+    return TaggerSelection(model.eval(), best["lr"], best["epochs"], scores, seconds)
 
 
 # --------------------------------------------------------------------------------------------

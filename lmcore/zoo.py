@@ -14,6 +14,11 @@ settings and a short hash of the settings *and of the source code* that trains t
 never reused, it is retrained. Chapter 9 calls :func:`pretrain_small_bert` with the same
 default settings, so running chapter 9 leaves the model chapters 10-12 use in the cache.
 
+``sentiment_classifier()`` does the same for chapter 10's MiniLM sentiment classifier
+(chapter 12's service serves it): trained on demand on one thread with a fixed seed, so the
+folder holds the same model chapter 10 trains, cached under a hash of
+:class:`SentimentSettings` and of the code it depends on.
+
 The numbers: one process, ``torch`` threads as the caller set them. Training on 2 CPU cores
 is not bit-for-bit reproducible across thread counts and machines; the claims about the
 result are checked with margins, never by exact values.
@@ -44,7 +49,10 @@ __all__ = ["SmallBertSettings", "SMALL_BERT", "SMALL_BERT_FULL", "cache_dir", "s
            "SMALL_GPT", "SMALL_GPT_FULL", "small_gpt", "load_small_gpt", "train_small_gpt",
            "small_gpt_data", "small_gpt_hash", "ngram_baselines", "GPTTrainingRun",
            "SmallGPTData",
-           "FINE_TUNED", "fine_tuned_folder", "sentiment_classifier"]
+           "FINE_TUNED", "fine_tuned_folder", "SentimentSettings", "SENTIMENT",
+           "SENTIMENT_FULL", "SentimentRun", "sentiment_training_set", "sentiment_hash",
+           "train_sentiment_classifier", "sentiment_classifier",
+           "load_sentiment_classifier"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -543,28 +551,191 @@ def load_small_gpt(settings: SmallGPTSettings = SMALL_GPT, *,
     return load_pretrained(folder), load_tokenizer(folder)
 
 
-# --------------------------------------------------------------------------------------------
+# ============================================================================================
 # Chapter 10's fine-tuned models
-# --------------------------------------------------------------------------------------------
+# ============================================================================================
 
-FINE_TUNED = ("sentiment-minilm", "sentiment-small-bert", "ner-small-bert")
+FINE_TUNED = ("sentiment-small-bert", "ner-small-bert", "ner-minilm")
 
 
 def fine_tuned_folder(name: str) -> Path:
     """Where chapter 10 saves its fine-tuned model ``name`` (one of :data:`FINE_TUNED`):
     a Hugging Face ``BertForSequenceClassification`` / ``BertForTokenClassification`` folder
-    under the cache, ``<cache>/ch10-<name>``."""
+    under the cache, ``<cache>/ch10-<name>``. (The MiniLM sentiment classifier has a home of
+    its own, :func:`sentiment_classifier`, trained on demand.)"""
     if name not in FINE_TUNED:
         raise ValueError(bad_argument("fine_tuned_folder", "name", name,
                                       f"one of {list(FINE_TUNED)}"))
     return cache_dir() / f"ch10-{name}"
 
 
-def sentiment_classifier(name: str = "sentiment-minilm") -> Path:
-    """The folder of chapter 10's sentiment classifier (labels negative, neutral, positive),
-    for chapter 12's service; run chapter 10 first to create it."""
-    folder = fine_tuned_folder(name)
-    if not (folder / "config.json").is_file():
-        raise FileNotFoundError(f"sentiment_classifier: {folder} does not exist yet; execute "
-                                f"chapters/10_fine_tuning.ipynb once to train and save it.")
+@dataclasses.dataclass(frozen=True)
+class SentimentSettings:
+    """Everything that decides chapter 10's MiniLM sentiment classifier (and its cache
+    folder's hash): a random subsample of the training split of ``lmcore.data``'s
+    crowd-labelled tweets, a head on all-MiniLM-L6-v2's pooled [CLS], ``lmcore.train.fit``."""
+    train_texts: int = 2000         # texts drawn from the training split (seed sample_seed)
+    sample_seed: int = 0
+    epochs: int = 1                 # passes over those texts
+    batch_size: int = 32
+    lr: float = 1e-4                # peak learning rate (fit's warm-up then linear decay)
+    max_length: int = 64            # tokens per text, [CLS] and [SEP] included
+    frozen_layers: int = 0          # embeddings + this many lower blocks kept fixed
+    seed: int = 0                   # the head's initialisation and the batch order
+
+    @property
+    def name(self) -> str:
+        return (f"sentiment-minilm-t{self.train_texts}-e{self.epochs}"
+                f"-f{self.frozen_layers}")
+
+
+SENTIMENT = SentimentSettings()
+SENTIMENT_FULL = dataclasses.replace(SENTIMENT, train_texts=12000, epochs=3)
+
+
+def _check_sentiment_settings(function: str, settings: Any) -> SentimentSettings:
+    if not isinstance(settings, SentimentSettings):
+        raise TypeError(bad_argument(function, "settings", settings,
+                                     "a SentimentSettings (e.g. lmcore.zoo.SENTIMENT)"))
+    return settings
+
+
+def sentiment_training_set(settings: SentimentSettings = SENTIMENT
+                           ) -> tuple[list[str], list[int]]:
+    """``(texts, labels)``: the ``settings.train_texts`` training texts every learned method
+    of chapter 10 uses, a seeded random sample of ``load_sentiment().train``."""
+    import random
+    from lmcore.data import load_sentiment
+    settings = _check_sentiment_settings("sentiment_training_set", settings)
+    pool = load_sentiment().train
+    if not 1 <= settings.train_texts <= len(pool):
+        raise ValueError(bad_argument("sentiment_training_set", "settings.train_texts",
+                                      settings.train_texts, f"from 1 to {len(pool)}"))
+    chosen = random.Random(settings.sample_seed).sample(pool, settings.train_texts)
+    return [x.text for x in chosen], [x.label for x in chosen]
+
+
+def _sentiment_fingerprint() -> str:
+    """The source code a trained sentiment classifier depends on, and MiniLM's weights."""
+    import lmcore.attention
+    import lmcore.checkpoint
+    import lmcore.data
+    import lmcore.finetune
+    import lmcore.optim
+    import lmcore.tokenize.wordpiece
+    import lmcore.train
+    from lmcore import transformer as t
+    parts = [inspect.getsource(m) for m in (lmcore.attention, lmcore.checkpoint, lmcore.data,
+                                            lmcore.finetune, lmcore.optim,
+                                            lmcore.tokenize.wordpiece, lmcore.train)]
+    parts += [inspect.getsource(obj) for obj in (
+        t.LayerNorm, t.gelu, t.FeedForward, t.EncoderBlock, t.BertConfig, t.BertEmbeddings,
+        t.BertEncoder, t.BertForSequenceClassification, t._init_bert_weights,
+        t.load_minilm)]
+    parts += [inspect.getsource(f) for f in (_train_sentiment, sentiment_training_set)]
+    weights = t.minilm_folder() / "model.safetensors"
+    parts.append(f"{weights.name} {weights.stat().st_size}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def sentiment_hash(settings: SentimentSettings = SENTIMENT) -> str:
+    """10 hex digits of the SHA-256 of the settings and of the training code."""
+    settings = _check_sentiment_settings("sentiment_hash", settings)
+    text = (json.dumps(dataclasses.asdict(settings), sort_keys=True)
+            + _sentiment_fingerprint())
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _sentiment_folder(settings: SentimentSettings) -> Path:
+    return cache_dir() / f"{settings.name}-{sentiment_hash(settings)}"
+
+
+@dataclasses.dataclass
+class SentimentRun:
+    """What :func:`train_sentiment_classifier` returns."""
+    model: Any                      # BertForSequenceClassification, in evaluation mode
+    tokenizer: Any
+    history: Any                    # lmcore.train.History (history.seconds: training time)
+    trainable: int                  # parameters that learned
+    folder: Optional[Path]          # where it was saved (None with save=False)
+
+
+def _train_sentiment(settings: SentimentSettings, progress: bool):
+    from lmcore.data import SENTIMENT_LABELS
+    from lmcore.finetune import (classification_loss, freeze,
+                                 sentence_classifier, text_batches)
+    from lmcore.train import fit
+    from lmcore.transformer import load_minilm
+    texts, labels = sentiment_training_set(settings)
+    minilm, tokenizer = load_minilm()
+    torch.manual_seed(settings.seed)
+    # a copy of MiniLM with a fresh head
+    model = sentence_classifier(minilm, SENTIMENT_LABELS)
+    trainable = freeze(model, settings.frozen_layers)
+    batches = text_batches(tokenizer, texts, labels,
+                           batch_size=settings.batch_size,
+                           max_length=settings.max_length, seed=settings.seed)
+    steps = settings.epochs * len(batches(0))
+    history = fit(model, classification_loss, batches, steps=steps,
+                  lr=settings.lr, progress=progress,
+                  description="fine-tuning MiniLM for sentiment")
+    return model.eval(), tokenizer, history, trainable
+
+
+def train_sentiment_classifier(settings: SentimentSettings = SENTIMENT, *,
+                               progress: bool = True, save: bool = True) -> SentimentRun:
+    """Fine-tune MiniLM for three-way sentiment with ``settings`` on one torch thread (the
+    caller's thread count is restored afterwards), deterministically, and (``save=True``)
+    store it where :func:`sentiment_classifier` looks, replacing an older copy."""
+    settings = _check_sentiment_settings("train_sentiment_classifier", settings)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model, tokenizer, history, trainable = _train_sentiment(settings, progress)
+    finally:
+        torch.set_num_threads(threads)
+    folder = _save_sentiment(settings, model, tokenizer, history) if save else None
+    return SentimentRun(model, tokenizer, history, trainable, folder)
+
+
+def _save_sentiment(settings, model, tokenizer, history) -> Path:
+    from lmcore.checkpoint import save_pretrained
+    target = _sentiment_folder(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
+    save_pretrained(model, staging, tokenizer=tokenizer)
+    record = {"settings": dataclasses.asdict(settings), "hash": sentiment_hash(settings),
+              "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                  timespec="seconds"),
+              "torch": torch.__version__, "threads": 1, "seconds": history.seconds,
+              "history": history.to_dict()}
+    (staging / "training.json").write_text(json.dumps(record, indent=1))
+    if target.exists():
+        shutil.rmtree(target, ignore_errors=True)
+    try:
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def sentiment_classifier(settings: SentimentSettings = SENTIMENT, *,
+                         progress: bool = True) -> Path:
+    """The folder of chapter 10's MiniLM sentiment classifier (labels negative, neutral,
+    positive; a Hugging Face ``BertForSequenceClassification`` folder with ``vocab.txt`` and
+    ``training.json``), training it first if it is not cached (about two minutes on one
+    thread with the default settings). Chapter 12's service serves it."""
+    settings = _check_sentiment_settings("sentiment_classifier", settings)
+    folder = _sentiment_folder(settings)
+    if not (folder / "training.json").is_file():
+        train_sentiment_classifier(settings, progress=progress, save=True)
     return folder
+
+
+def load_sentiment_classifier(settings: SentimentSettings = SENTIMENT, *,
+                              progress: bool = True) -> tuple[Any, Any]:
+    """``(model, tokenizer)``: the :class:`~lmcore.transformer.BertForSequenceClassification`
+    of :func:`sentiment_classifier` in evaluation mode and MiniLM's tokenizer."""
+    from lmcore.checkpoint import load_pretrained, load_tokenizer
+    folder = sentiment_classifier(settings, progress=progress)
+    return load_pretrained(folder), load_tokenizer(folder)

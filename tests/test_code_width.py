@@ -25,9 +25,7 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 LIMIT = 79
 
 # chapters not yet brought under this rule (stems); shrink me
-NOT_YET_CHECKED = {
-    "10_fine_tuning",
-}
+NOT_YET_CHECKED: set[str] = set()
 
 LABEL = re.compile(r"\beq-[a-z0-9-]+")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

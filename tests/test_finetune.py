@@ -126,3 +126,28 @@ def test_paired_bootstrap_difference_is_exact_and_brackets_it():
                                                        num_samples=200)
     assert diff == pytest.approx(metrics.accuracy(y, a) - metrics.accuracy(y, b))
     assert lo < diff < hi and lo > 0
+
+
+def test_select_tagger_keeps_the_best_validation_score_and_its_weights(tok):
+    from lmcore.finetune import select_tagger
+    tags = ("O", "B-PER")
+    data = [(["hamlet", ",", "good", "day", "."], ["B-PER", "O", "O", "O", "O"]),
+            (["not", "a", "bad", "day", ",", "hamlet"], ["O", "O", "O", "O", "O", "B-PER"])]
+
+    def make():
+        torch.manual_seed(0)
+        return BertForTokenClassification(_encoder(pooler=False).config, tags)
+
+    chosen = select_tagger(make, tok, data * 4, data, lrs=(1e-4, 3e-2), epochs=2,
+                           batch_size=4)
+    assert set(chosen.scores) == {(1e-4, 1), (1e-4, 2), (3e-2, 1), (3e-2, 2)}
+    best = max(chosen.scores.values())
+    assert chosen.scores[(chosen.lr, chosen.epochs)] == best
+    assert not chosen.model.training and chosen.seconds > 0
+    words, gold = [w for w, _ in data], [t for _, t in data]
+    again = metrics.entity_scores(gold, predict_tags(chosen.model, tok, words))["micro"]["f1"]
+    assert again == pytest.approx(best)                 # the kept weights give the kept score
+    with pytest.raises(ValueError, match="'lrs' argument of select_tagger"):
+        select_tagger(make, tok, data, data, lrs=[], epochs=1)
+    with pytest.raises(TypeError, match="'make_model' argument of select_tagger"):
+        select_tagger("model", tok, data, data, lrs=[1e-3], epochs=1)

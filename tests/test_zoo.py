@@ -63,3 +63,64 @@ def test_the_measured_held_out_pairs_are_half_isnext_from_both_corpora():
     assert torch.cat([b["is_next"] for b in data.eval_batches]).tolist() == flags
     assert set(data.held_out_corpora) == {"shakespeare", "stdlib"}
     assert len(data.held_out_corpora) == len(data.held_out_titles)
+
+
+# ---------------------------------------------------------------- chapter 10's classifier
+SENTIMENT_TINY = dataclasses.replace(zoo.SENTIMENT, train_texts=48, batch_size=16,
+                                     max_length=16)
+
+
+def test_the_sentiment_training_set_is_a_fixed_seeded_sample():
+    texts, labels = zoo.sentiment_training_set(SENTIMENT_TINY)
+    assert (texts, labels) == zoo.sentiment_training_set(SENTIMENT_TINY)
+    assert len(texts) == len(labels) == 48 and set(labels) <= {0, 1, 2}
+    other = zoo.sentiment_training_set(dataclasses.replace(SENTIMENT_TINY, sample_seed=1))
+    assert other[0] != texts
+    assert len(zoo.sentiment_training_set()[0]) == zoo.SENTIMENT.train_texts
+
+
+def test_the_sentiment_hash_changes_with_any_setting():
+    base = zoo.sentiment_hash(SENTIMENT_TINY)
+    assert base == zoo.sentiment_hash(dataclasses.replace(SENTIMENT_TINY))
+    for change in ({"lr": 2e-4}, {"epochs": 2}, {"frozen_layers": 4}, {"seed": 1}):
+        assert zoo.sentiment_hash(dataclasses.replace(SENTIMENT_TINY, **change)) != base
+
+
+def test_the_sentiment_classifier_trains_deterministically_once_then_loads(cache):
+    torch.set_num_threads(2)                      # the trainer uses one thread and restores
+    folder = zoo.sentiment_classifier(SENTIMENT_TINY, progress=False)
+    assert torch.get_num_threads() == 2
+    assert folder.parent == cache and zoo.sentiment_hash(SENTIMENT_TINY) in folder.name
+    record = json.loads((folder / "training.json").read_text())
+    assert record["threads"] == 1 and len(record["history"]["train_loss"]) == 3
+    stamp = (folder / "model.safetensors").stat().st_mtime_ns
+    assert zoo.sentiment_classifier(SENTIMENT_TINY, progress=False) == folder  # cached
+    assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
+    model, tokenizer = zoo.load_sentiment_classifier(SENTIMENT_TINY, progress=False)
+    assert model.labels == ("negative", "neutral", "positive") and not model.training
+    again = zoo.train_sentiment_classifier(SENTIMENT_TINY, progress=False, save=False)
+    for name, tensor in again.model.state_dict().items():
+        assert torch.equal(tensor, model.state_dict()[name]), name
+    assert again.folder is None
+
+
+def test_freezing_the_lower_layers_trains_fewer_weights():
+    full = zoo.train_sentiment_classifier(SENTIMENT_TINY, progress=False, save=False)
+    lower = zoo.train_sentiment_classifier(
+        dataclasses.replace(SENTIMENT_TINY, frozen_layers=4), progress=False, save=False)
+    assert lower.trainable < full.trainable / 2
+    before = full.model.bert.blocks[0].state_dict()
+    after = lower.model.bert.blocks[0].state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)   # full one moved
+    from lmcore.transformer import load_minilm
+    pretrained = load_minilm()[0].blocks[0].state_dict()
+    assert all(torch.equal(pretrained[k], after[k]) for k in after)     # frozen one did not
+
+
+def test_bad_sentiment_settings_are_named():
+    with pytest.raises(TypeError, match="'settings' argument of sentiment_classifier"):
+        zoo.sentiment_classifier({"epochs": 1})
+    with pytest.raises(ValueError, match="train_texts"):
+        zoo.sentiment_training_set(dataclasses.replace(zoo.SENTIMENT, train_texts=0))
+    with pytest.raises(ValueError, match="'name' argument of fine_tuned_folder"):
+        zoo.fine_tuned_folder("sentiment-minilm")
