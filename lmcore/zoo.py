@@ -251,19 +251,17 @@ def pretrain_small_bert(settings: SmallBertSettings = SMALL_BERT, *, progress: b
     return PretrainingRun(model, data.tokenizer, history, baselines, folder)
 
 
-def _save(settings, model, data, history, baselines) -> Path:
+def _save_to_cache(target: Path, model, tokenizer, record: dict) -> Path:
+    """Write ``model`` (with ``tokenizer``) and ``training.json`` (``record`` plus when and
+    with which torch it was trained) into the cache folder ``target``, atomically: the files
+    go to a staging folder beside it, which is then renamed, so a reader never sees half a
+    model."""
     from lmcore.checkpoint import save_pretrained
-    target = _folder(settings)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
-    save_pretrained(model, staging, tokenizer=data.tokenizer)
-    record = {"settings": dataclasses.asdict(settings), "hash": settings_hash(settings),
-              "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                  timespec="seconds"),
-              "torch": torch.__version__, "threads": torch.get_num_threads(),
-              "held_out_documents": data.held_out_titles,
-              "final_eval": history.final_eval, "baselines": baselines,
-              "history": history.to_dict()}
+    save_pretrained(model, staging, tokenizer=tokenizer)
+    record = dict(record, trained=datetime.datetime.now(datetime.timezone.utc).isoformat(
+        timespec="seconds"), torch=torch.__version__)
     (staging / "training.json").write_text(json.dumps(record, indent=1))
     if target.exists():                      # an older copy of the same settings: replace it
         shutil.rmtree(target, ignore_errors=True)
@@ -272,6 +270,14 @@ def _save(settings, model, data, history, baselines) -> Path:
     except OSError:                          # another process finished first: keep theirs
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _save(settings, model, data, history, baselines) -> Path:
+    return _save_to_cache(_folder(settings), model, data.tokenizer, {
+        "settings": dataclasses.asdict(settings), "hash": settings_hash(settings),
+        "threads": torch.get_num_threads(), "held_out_documents": data.held_out_titles,
+        "final_eval": history.final_eval, "baselines": baselines,
+        "history": history.to_dict()})
 
 
 def small_bert(settings: SmallBertSettings = SMALL_BERT, *, progress: bool = True) -> Path:
@@ -501,26 +507,11 @@ def train_small_gpt(settings: SmallGPTSettings = SMALL_GPT, *, progress: bool = 
 
 
 def _save_gpt(settings, model, data, history, results) -> Path:
-    from lmcore.checkpoint import save_pretrained
-    target = _gpt_folder(settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
-    save_pretrained(model, staging, tokenizer=data.tokenizer)
-    record = {"settings": dataclasses.asdict(settings), "hash": small_gpt_hash(settings),
-              "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                  timespec="seconds"),
-              "torch": torch.__version__, "threads": torch.get_num_threads(),
-              "held_out_documents": data.held_out_titles,
-              "train_tokens": len(data.train_ids), "held_out_tokens": len(data.held_out_ids),
-              "results": results, "history": history.to_dict()}
-    (staging / "training.json").write_text(json.dumps(record, indent=1))
-    if target.exists():
-        shutil.rmtree(target, ignore_errors=True)
-    try:
-        staging.rename(target)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return _save_to_cache(_gpt_folder(settings), model, data.tokenizer, {
+        "settings": dataclasses.asdict(settings), "hash": small_gpt_hash(settings),
+        "threads": torch.get_num_threads(), "held_out_documents": data.held_out_titles,
+        "train_tokens": len(data.train_ids), "held_out_tokens": len(data.held_out_ids),
+        "results": results, "history": history.to_dict()})
 
 
 def small_gpt(settings: SmallGPTSettings = SMALL_GPT, *, progress: bool = True) -> Path:
@@ -699,24 +690,9 @@ def train_sentiment_classifier(settings: SentimentSettings = SENTIMENT, *,
 
 
 def _save_sentiment(settings, model, tokenizer, history) -> Path:
-    from lmcore.checkpoint import save_pretrained
-    target = _sentiment_folder(settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
-    save_pretrained(model, staging, tokenizer=tokenizer)
-    record = {"settings": dataclasses.asdict(settings), "hash": sentiment_hash(settings),
-              "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                  timespec="seconds"),
-              "torch": torch.__version__, "threads": 1, "seconds": history.seconds,
-              "history": history.to_dict()}
-    (staging / "training.json").write_text(json.dumps(record, indent=1))
-    if target.exists():
-        shutil.rmtree(target, ignore_errors=True)
-    try:
-        staging.rename(target)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return _save_to_cache(_sentiment_folder(settings), model, tokenizer, {
+        "settings": dataclasses.asdict(settings), "hash": sentiment_hash(settings),
+        "threads": 1, "seconds": history.seconds, "history": history.to_dict()})
 
 
 def sentiment_classifier(settings: SentimentSettings = SENTIMENT, *,
