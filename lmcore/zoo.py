@@ -37,7 +37,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import torch
 
@@ -94,6 +94,19 @@ def cache_dir() -> Path:
     return Path(os.environ.get("LMCORE_CACHE") or Path.home() / ".cache" / "lmcore")
 
 
+def _fingerprint(*sources: Any, extra: Sequence[str] = ()) -> str:
+    """SHA-256 of the source code of ``sources`` (modules, classes, functions), in order,
+    and of the strings ``extra``: the code a cached model depends on."""
+    parts = [inspect.getsource(obj) for obj in sources] + list(extra)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _settings_digest(settings: Any, fingerprint: str) -> str:
+    """10 hex digits of the SHA-256 of ``settings`` (a dataclass) and of ``fingerprint``."""
+    text = json.dumps(dataclasses.asdict(settings), sort_keys=True) + fingerprint
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
 def _code_fingerprint() -> str:
     """The source code a trained small BERT depends on (not the GPT side of transformer.py)."""
     import lmcore.attention
@@ -104,15 +117,12 @@ def _code_fingerprint() -> str:
     import lmcore.tokenize.wordpiece
     import lmcore.train
     from lmcore import transformer as t
-    parts = [inspect.getsource(m) for m in (lmcore.attention, lmcore.optim, lmcore.pretrain,
-                                            lmcore.pretraining_data, lmcore.tokenize.train,
-                                            lmcore.tokenize.wordpiece, lmcore.train)]
-    parts += [inspect.getsource(obj) for obj in (
+    return _fingerprint(
+        lmcore.attention, lmcore.optim, lmcore.pretrain, lmcore.pretraining_data,
+        lmcore.tokenize.train, lmcore.tokenize.wordpiece, lmcore.train,
         t.LayerNorm, t.FusedLayerNorm, t.gelu, t._activate, t.FeedForward, t.EncoderBlock,
         t.BertConfig, t.BertEmbeddings, t.BertEncoder, t.MLMHead, t.BertForPretraining,
-        t._init_bert_weights)]
-    parts.append(inspect.getsource(_train))
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        t._init_bert_weights, _train)
 
 
 def settings_hash(settings: SmallBertSettings = SMALL_BERT) -> str:
@@ -120,8 +130,7 @@ def settings_hash(settings: SmallBertSettings = SMALL_BERT) -> str:
     if not isinstance(settings, SmallBertSettings):
         raise TypeError(bad_argument("settings_hash", "settings", settings,
                                      "a SmallBertSettings"))
-    text = json.dumps(dataclasses.asdict(settings), sort_keys=True) + _code_fingerprint()
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
+    return _settings_digest(settings, _code_fingerprint())
 
 
 def _folder(settings: SmallBertSettings) -> Path:
@@ -350,13 +359,10 @@ def _gpt_code_fingerprint() -> str:
     import lmcore.tokenize.train
     import lmcore.train
     from lmcore import transformer as t
-    parts = [inspect.getsource(m) for m in (lmcore.attention, lmcore.causal_lm, lmcore.optim,
-                                            lmcore.tokenize.train, lmcore.train)]
-    parts += [inspect.getsource(obj) for obj in (t.LayerNorm, t.gelu_tanh, t.FeedForward,
-                                                 t.DecoderBlock, t.GPTConfig, t.GPTDecoder,
-                                                 t.init_gpt2_weights)]
-    parts += [inspect.getsource(_train_gpt), inspect.getsource(small_gpt_data)]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return _fingerprint(
+        lmcore.attention, lmcore.causal_lm, lmcore.optim, lmcore.tokenize.train, lmcore.train,
+        t.LayerNorm, t.gelu_tanh, t.FeedForward, t.DecoderBlock, t.GPTConfig, t.GPTDecoder,
+        t.init_gpt2_weights, _train_gpt, small_gpt_data)
 
 
 def small_gpt_hash(settings: SmallGPTSettings = SMALL_GPT) -> str:
@@ -364,8 +370,7 @@ def small_gpt_hash(settings: SmallGPTSettings = SMALL_GPT) -> str:
     if not isinstance(settings, SmallGPTSettings):
         raise TypeError(bad_argument("small_gpt_hash", "settings", settings,
                                      "a SmallGPTSettings"))
-    text = json.dumps(dataclasses.asdict(settings), sort_keys=True) + _gpt_code_fingerprint()
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
+    return _settings_digest(settings, _gpt_code_fingerprint())
 
 
 def _gpt_folder(settings: SmallGPTSettings) -> Path:
@@ -616,25 +621,20 @@ def _sentiment_fingerprint() -> str:
     import lmcore.tokenize.wordpiece
     import lmcore.train
     from lmcore import transformer as t
-    parts = [inspect.getsource(m) for m in (lmcore.attention, lmcore.checkpoint, lmcore.data,
-                                            lmcore.finetune, lmcore.optim,
-                                            lmcore.tokenize.wordpiece, lmcore.train)]
-    parts += [inspect.getsource(obj) for obj in (
-        t.LayerNorm, t.gelu, t.FeedForward, t.EncoderBlock, t.BertConfig, t.BertEmbeddings,
-        t.BertEncoder, t.BertForSequenceClassification, t._init_bert_weights,
-        t.load_minilm)]
-    parts += [inspect.getsource(f) for f in (_train_sentiment, sentiment_training_set)]
     weights = t.minilm_folder() / "model.safetensors"
-    parts.append(f"{weights.name} {weights.stat().st_size}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return _fingerprint(
+        lmcore.attention, lmcore.checkpoint, lmcore.data, lmcore.finetune, lmcore.optim,
+        lmcore.tokenize.wordpiece, lmcore.train,
+        t.LayerNorm, t.gelu, t.FeedForward, t.EncoderBlock, t.BertConfig, t.BertEmbeddings,
+        t.BertEncoder, t.BertForSequenceClassification, t._init_bert_weights, t.load_minilm,
+        _train_sentiment, sentiment_training_set,
+        extra=[f"{weights.name} {weights.stat().st_size}"])
 
 
 def sentiment_hash(settings: SentimentSettings = SENTIMENT) -> str:
     """10 hex digits of the SHA-256 of the settings and of the training code."""
     settings = _check_sentiment_settings("sentiment_hash", settings)
-    text = (json.dumps(dataclasses.asdict(settings), sort_keys=True)
-            + _sentiment_fingerprint())
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
+    return _settings_digest(settings, _sentiment_fingerprint())
 
 
 def _sentiment_folder(settings: SentimentSettings) -> Path:
