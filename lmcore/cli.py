@@ -188,15 +188,15 @@ def _serve(args: argparse.Namespace) -> None:
             raise SystemExit(f"lmcore serve: --threads must be >= 1, got {args.threads}.")
         import torch
         torch.set_num_threads(args.threads)
-    if args.exit_with_parent is not None and args.exit_with_parent != os.getppid():
-        raise SystemExit(f"lmcore serve: --exit-with-parent must be this server's parent "
-                         f"process id ({os.getppid()}), got {args.exit_with_parent}.")
     keys = list(args.api_key) + [k for k in os.environ.get("LMCORE_API_KEYS", "").split(",")
                                  if k.strip()]
     from lmcore.serve import ServiceConfig, run
     if args.exit_with_parent is not None:
         from lmcore.serve.server import exit_with_parent
-        exit_with_parent(args.exit_with_parent)
+        try:
+            exit_with_parent(args.exit_with_parent)
+        except ValueError as error:
+            raise SystemExit(f"lmcore serve: --exit-with-parent: {error}") from None
     config = ServiceConfig(model_folder=str(model), model_name=args.model_name,
                            embeddings=not args.no_embeddings,
                            classifier_folder=args.classifier,
