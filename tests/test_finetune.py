@@ -151,3 +151,65 @@ def test_select_tagger_keeps_the_best_validation_score_and_its_weights(tok):
         select_tagger(make, tok, data, data, lrs=[], epochs=1)
     with pytest.raises(TypeError, match="'make_model' argument of select_tagger"):
         select_tagger("model", tok, data, data, lrs=[1e-3], epochs=1)
+
+
+def _varied_texts(n=19):
+    words = ["good", "bad", "day", "not", "hamlet", ".", ","]
+    return [" ".join(words[(i + j) % len(words)] for j in range(1 + (7 * i) % 11))
+            for i in range(n)]
+
+
+def _padded_gradients(model, loss):
+    model.zero_grad()
+    loss.backward()
+    return {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
+
+
+def test_losses_by_length_groups_equal_the_padded_batch_in_value_and_gradient(tok):
+    texts = _varied_texts()
+    model = sentence_classifier(_encoder(), LABELS).eval()
+    batch = text_batches(tok, texts, [i % 3 for i in range(len(texts))],
+                         batch_size=len(texts))(0)[0]
+    assert len(set(batch["attention_mask"].sum(1).tolist())) > 3    # several lengths
+    padded = torch.nn.functional.cross_entropy(
+        model(batch["input_ids"], attention_mask=batch["attention_mask"]), batch["labels"])
+    expected = _padded_gradients(model, padded)
+    grouped, _ = classification_loss(model, batch)                  # 19 rows: 3 groups
+    got = _padded_gradients(model, grouped)
+    assert torch.allclose(grouped, padded, atol=1e-6)
+    assert expected.keys() == got.keys()
+    assert all(torch.allclose(got[k], expected[k], atol=1e-6) for k in expected)
+
+    tagger = BertForTokenClassification(_encoder(pooler=False).config, ("O", "B-PER")).eval()
+    sentences = [t.split() for t in texts]
+    tags = [["B-PER" if w == "hamlet" else "O" for w in s] for s in sentences]
+    batch = tagged_batches(tok, sentences, tags, ("O", "B-PER"),
+                           batch_size=len(texts))(0)[0]
+    logits = tagger(batch["input_ids"], attention_mask=batch["attention_mask"])
+    padded = torch.nn.functional.cross_entropy(logits.flatten(0, 1),
+                                               batch["labels"].flatten(),
+                                               ignore_index=IGNORE_INDEX)
+    expected = _padded_gradients(tagger, padded)
+    grouped, _ = tagging_loss(tagger, batch)
+    got = _padded_gradients(tagger, grouped)
+    assert torch.allclose(grouped, padded, atol=1e-6)
+    assert all(torch.allclose(got[k], expected[k], atol=1e-6) for k in expected)
+
+
+def test_inference_in_length_order_returns_results_in_the_given_order(tok):
+    from lmcore.finetune import class_probabilities, pooled_features
+    texts = _varied_texts()
+    model = sentence_classifier(_encoder(), LABELS)
+    one_by_one = torch.cat([class_probabilities(model, tok, [t]) for t in texts])
+    assert torch.allclose(class_probabilities(model, tok, texts, batch_size=4), one_by_one,
+                          atol=1e-6)
+    encoder = _encoder()
+    alone = torch.cat([pooled_features(encoder, tok, [t]) for t in texts])
+    assert torch.allclose(pooled_features(encoder, tok, texts, batch_size=5), alone,
+                          atol=1e-6)
+    tagger = BertForTokenClassification(_encoder(pooler=False).config, ("O", "B-PER"))
+    sentences = [t.split() for t in texts]
+    assert predict_tags(tagger, tok, sentences, batch_size=3) == [
+        predict_tags(tagger, tok, [s])[0] for s in sentences]
+    with pytest.raises(ValueError, match="batch_size"):
+        class_probabilities(model, tok, texts, batch_size=0)

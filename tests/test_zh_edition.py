@@ -67,6 +67,8 @@ def display_math(page: str) -> set[str]:
 
 
 ROLE = re.compile(r"(?<![\\\w])\{[\w:-]+\}`[^`]*`")
+# how a Markdown block other than a paragraph starts: a list item, a heading or a quote
+BLOCK_START = re.compile(r"(\d+[.)]|[-*+]|#{1,6})\s|>")
 
 
 def verbatim_parts(text: str) -> Counter:
@@ -131,6 +133,12 @@ def catalog_problems(page: str, templates: Path) -> list[str]:
             problems.append(f"roles, code, math or link targets changed in {msgid!r:.80}: "
                             f"{verbatim_parts(msgid) - verbatim_parts(message.string)} -> "
                             f"{verbatim_parts(message.string) - verbatim_parts(msgid)}")
+        elif BLOCK_START.match(message.string):
+            # a message is the text inside a block, never a block marker; a table cell
+            # "1. Language" translated "1. 语言" is read as a numbered list, and Sphinx
+            # drops a translation whose kind of node differs and shows the English
+            problems.append(f"translation starts another kind of block (list, heading or "
+                            f"quote): {message.string!r:.100}")
         elif not CJK.search(message.string) and len(english_words(msgid)) >= 3:
             # a cell of inline math or a name ("7.8 Adam") is rightly kept as it is
             problems.append(f"translation has no Chinese: {message.string!r:.100}")
@@ -156,13 +164,13 @@ def test_catalogs_exist_only_for_pages_of_the_book():
 
 
 def test_the_coverage_check_catches_a_bad_catalog(tmp_path, templates, monkeypatch):
-    """The coverage test can fail: a missing, a fuzzy, a translated equation, a dropped role
-    and a stale catalog are each reported."""
+    """The coverage test can fail: a missing, a fuzzy, a translated equation, a dropped role,
+    a translation that starts a list and a stale catalog are each reported."""
     page = "chapters/01_language_and_maas"
     with open(CATALOGS / f"{page}.po", "rb") as handle:
         catalog = read_po(handle)
     math = display_math(page)
-    by_kind = {"role": None, "plain": None, "math": None, "fuzzy": None}
+    by_kind = {"role": None, "plain": None, "math": None, "fuzzy": None, "list": None}
     for message in catalog:
         if not message.id:
             continue
@@ -174,11 +182,15 @@ def test_the_coverage_check_catches_a_bad_catalog(tmp_path, templates, monkeypat
             by_kind["plain"] = message
         elif by_kind["fuzzy"] is None and message.id.strip() not in math:
             by_kind["fuzzy"] = message
+        elif by_kind["list"] is None and message.id.strip() not in math and \
+                "`" not in message.id:
+            by_kind["list"] = message
     assert all(by_kind.values())
     by_kind["role"].string = re.sub(r"\{eq\}`[^`]*`", "", by_kind["role"].string)
     by_kind["plain"].string = ""
     by_kind["math"].string = "公式"
     by_kind["fuzzy"].flags.add("fuzzy")
+    by_kind["list"].string = "1. " + by_kind["list"].string
     catalog.delete(next(m.id for m in catalog if m.id and m not in by_kind.values()))
     from babel.messages.pofile import write_po
     bad = tmp_path / "LC_MESSAGES"
@@ -188,7 +200,7 @@ def test_the_coverage_check_catches_a_bad_catalog(tmp_path, templates, monkeypat
     monkeypatch.setattr(sys.modules[__name__], "CATALOGS", bad)
     problems = "\n".join(catalog_problems(page, templates))
     for expected in ("roles, code, math", "not translated", "display math translated",
-                     "fuzzy", "not in the catalog"):
+                     "fuzzy", "not in the catalog", "another kind of block"):
         assert expected in problems, (expected, problems)
 
 

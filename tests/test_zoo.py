@@ -82,7 +82,8 @@ def test_the_sentiment_training_set_is_a_fixed_seeded_sample():
 def test_the_sentiment_hash_changes_with_any_setting():
     base = zoo.sentiment_hash(SENTIMENT_TINY)
     assert base == zoo.sentiment_hash(dataclasses.replace(SENTIMENT_TINY))
-    for change in ({"lr": 2e-4}, {"epochs": 2}, {"frozen_layers": 4}, {"seed": 1}):
+    for change in ({"lr": 2e-4}, {"epochs": 2}, {"frozen_layers": 4}, {"seed": 1},
+                   {"encoder": "small-bert"}):
         assert zoo.sentiment_hash(dataclasses.replace(SENTIMENT_TINY, **change)) != base
 
 
@@ -102,6 +103,69 @@ def test_the_sentiment_classifier_trains_deterministically_once_then_loads(cache
     for name, tensor in again.model.state_dict().items():
         assert torch.equal(tensor, model.state_dict()[name]), name
     assert again.folder is None
+
+
+def test_a_sentiment_run_is_trained_once_then_loaded_with_its_recorded_history(cache):
+    trained = zoo.sentiment_run(SENTIMENT_TINY, progress=False)
+    stamp = (trained.folder / "model.safetensors").stat().st_mtime_ns
+    loaded = zoo.sentiment_run(SENTIMENT_TINY, progress=False)
+    assert (loaded.folder / "model.safetensors").stat().st_mtime_ns == stamp   # not retrained
+    assert loaded.folder == trained.folder == zoo.sentiment_classifier(SENTIMENT_TINY)
+    assert loaded.history.to_dict() == trained.history.to_dict()
+    assert loaded.history.seconds == trained.history.seconds > 0
+    assert loaded.trainable == trained.trainable and not loaded.model.training
+    for name, tensor in trained.model.state_dict().items():
+        assert torch.equal(tensor, loaded.model.state_dict()[name]), name
+
+
+def _tiny_tagger_data():
+    from lmcore.transformer import BertConfig, BertEncoder
+    from lmcore.tokenize import WordPiece
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hamlet", "speaks", "to",
+             "horatio", "in", "denmark", "."]
+    torch.manual_seed(0)
+    encoder = BertEncoder(BertConfig(vocab_size=len(vocab), max_positions=16, d_model=8,
+                                     num_layers=1, num_heads=2, d_ff=16, dropout=0.0))
+    sentences = [(["Hamlet", "speaks", "to", "Horatio", "."], ["B-PER", "O", "O", "B-PER", "O"]),
+                 (["Hamlet", "in", "Denmark", "."], ["B-PER", "O", "B-LOC", "O"])] * 4
+    return encoder, WordPiece(vocab), sentences
+
+
+def test_a_tagger_selection_is_trained_once_then_loaded_with_its_scores(cache):
+    encoder, tokenizer, sentences = _tiny_tagger_data()
+    first = zoo.tagger_selection("tiny", encoder, tokenizer, sentences, sentences[:2],
+                                 lrs=(1e-3, 1e-2), epochs=2)
+    folders = list(cache.glob("tagger-tiny-*"))
+    assert len(folders) == 1 and len(first.scores) == 4
+    stamp = (folders[0] / "model.safetensors").stat().st_mtime_ns
+    again = zoo.tagger_selection("tiny", encoder, tokenizer, sentences, sentences[:2],
+                                 lrs=(1e-3, 1e-2), epochs=2)
+    assert (folders[0] / "model.safetensors").stat().st_mtime_ns == stamp
+    assert (again.lr, again.epochs, again.scores, again.seconds) == (
+        first.lr, first.epochs, first.scores, first.seconds)
+    assert again.model.labels == first.model.labels and not again.model.training
+    for name, tensor in first.model.state_dict().items():
+        assert torch.equal(tensor, again.model.state_dict()[name]), name
+    # other data, other settings or other encoder weights: another folder
+    zoo.tagger_selection("tiny", encoder, tokenizer, sentences[:6], sentences[:2],
+                         lrs=(1e-3, 1e-2), epochs=2)
+    zoo.tagger_selection("tiny", encoder, tokenizer, sentences, sentences[:2],
+                         lrs=(1e-3,), epochs=2)
+    with torch.no_grad():
+        encoder.embeddings.token_embeddings.weight[5] += 1.0
+    zoo.tagger_selection("tiny", encoder, tokenizer, sentences, sentences[:2],
+                         lrs=(1e-3, 1e-2), epochs=2)
+    assert len(list(cache.glob("tagger-tiny-*"))) == 4
+
+
+def test_bad_tagger_arguments_are_named():
+    encoder, tokenizer, sentences = _tiny_tagger_data()
+    with pytest.raises(ValueError, match="'name' argument of tagger_selection"):
+        zoo.tagger_selection("../up", encoder, tokenizer, sentences, sentences, lrs=(1e-3,),
+                             epochs=1)
+    with pytest.raises(TypeError, match="'encoder' argument of tagger_selection"):
+        zoo.tagger_selection("tiny", "minilm", tokenizer, sentences, sentences, lrs=(1e-3,),
+                             epochs=1)
 
 
 def test_freezing_the_lower_layers_trains_fewer_weights():
@@ -124,3 +188,6 @@ def test_bad_sentiment_settings_are_named():
         zoo.sentiment_training_set(dataclasses.replace(zoo.SENTIMENT, train_texts=0))
     with pytest.raises(ValueError, match="'name' argument of fine_tuned_folder"):
         zoo.fine_tuned_folder("sentiment-minilm")
+    with pytest.raises(ValueError, match="'settings.encoder' argument of sentiment_run.*"
+                                         "small-bert"):
+        zoo.sentiment_run(dataclasses.replace(zoo.SENTIMENT, encoder="gpt"))
