@@ -371,8 +371,10 @@ def test_the_language_switch_lands_on_the_same_page(language, page, built_book, 
 def test_a_chinese_search_finds_the_chapter_that_defines_it(built_book_zh, open_page):
     recorder = open_page(built_book_zh / "search.html", allowed_folder=built_book_zh)
     recorder.page.goto((built_book_zh / "search.html").resolve().as_uri() + "?q=困惑度")
+    # the results appear one by one; the summary gets the page count when all are shown
     recorder.page.wait_for_function(
-        "() => document.querySelectorAll('#search-results li a').length > 0", timeout=30_000)
+        "() => /[0-9]/.test(document.querySelector('#search-results .search-summary')"
+        "?.innerText || '')", timeout=30_000)
     found = recorder.page.locator("#search-results li a").evaluate_all(
         "links => links.map(a => a.getAttribute('href'))")
     assert any("chapters/01_language_and_maas.html" in href for href in found), found
