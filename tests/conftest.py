@@ -107,3 +107,12 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def pytest_collection_modifyitems(items):
+    """nbval waits 5 seconds for each message of a cell's output; after chapter 9's long
+    pretraining cell that was too short on a busy kernel ("Timeout of 5 seconds exceeded
+    waiting for output", then every later cell skipped). Wait up to a minute."""
+    for item in items:
+        if hasattr(item, "output_timeout"):
+            item.output_timeout = 60
