@@ -40,10 +40,10 @@ def given_order(model, tokenizer, texts, batch_size=128):
     """class_probabilities as it ran before: batches in the order of ``texts``."""
     model.eval()
     with torch.no_grad():
-        return torch.cat([model(**{"input_ids": e["input_ids"],
-                                   "attention_mask": e["attention_mask"]}).softmax(-1)
-                          for e in (encode_texts(tokenizer, texts[s:s + batch_size])
-                                    for s in range(0, len(texts), batch_size))])
+        chunks = [encode_texts(tokenizer, texts[s:s + batch_size])
+                  for s in range(0, len(texts), batch_size)]
+        return torch.cat([model(e["input_ids"], attention_mask=e["attention_mask"])
+                          .softmax(-1) for e in chunks])
 
 
 def timed(function, *args):
